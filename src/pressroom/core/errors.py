@@ -1,0 +1,52 @@
+"""Pressroom's exceptions.
+
+::
+
+    PressroomError
+    ├── InvalidInput          a request that cannot be accepted (bad args, unknown task, bad cron…)
+    ├── NotFound              no such job (or not the caller's tenant's)
+    ├── Conflict              the job's state does not allow the operation
+    ├── StoreError            the database failed or is out of date
+    │   └── SchemaOutOfDate   migrations are pending or the schema is newer than this code
+    └── TaskFailure           raised inside a task to control how its attempt ends
+        ├── Permanent         fail now, no retry (bad template, bad input)
+        └── Cancelled         the job was cancelled while running
+"""
+
+from __future__ import annotations
+
+
+class PressroomError(Exception):
+    """Base of every error Pressroom raises on purpose."""
+
+
+class InvalidInput(PressroomError, ValueError):
+    """A request that cannot be accepted; the message says what to fix."""
+
+
+class NotFound(PressroomError, LookupError):
+    """No such object, or not visible to the caller."""
+
+
+class Conflict(PressroomError):
+    """The object's current state does not allow the operation."""
+
+
+class StoreError(PressroomError):
+    """The database failed in a way the caller cannot fix by changing its request."""
+
+
+class SchemaOutOfDate(StoreError):
+    """The database schema is not the one this code expects; run ``pressroom migrate``."""
+
+
+class TaskFailure(PressroomError):
+    """Raised by a task to end its attempt with a failure."""
+
+
+class Permanent(TaskFailure):
+    """A failure that retrying cannot fix: the job fails at once."""
+
+
+class Cancelled(TaskFailure):
+    """The job was cancelled while it ran."""

@@ -1,0 +1,211 @@
+"""The store port: every operation the engine needs from a database, as noun-verb methods.
+
+A driver (SQLite, PostgreSQL, memory) implements :class:`Store`; one conformance suite
+(``tests/contract``) holds them all to the same behaviour. Methods that depend on time take an
+optional ``now`` so tests can drive the clock; without it the driver uses the current time.
+Every write is one short transaction; no transaction stays open while a job runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from pressroom.core.models import (
+    ClaimParams,
+    HeartbeatReply,
+    Job,
+    JobEvent,
+    JobFilter,
+    NewJob,
+    Outcome,
+    QueueLimits,
+    Stats,
+    WorkerInfo,
+)
+
+
+class Listener(Protocol):
+    """Wake-up hints that new work may be available; polling stays the backstop.
+
+    ``fileno`` returns a descriptor to wait on when the driver can notify (PostgreSQL), else
+    ``None`` and the caller polls :meth:`poll` every ``poll_interval_s`` (SQLite).
+    """
+
+    poll_interval_s: float
+
+    def fileno(self) -> int | None:
+        """A descriptor that becomes readable on a notification, or None."""
+        ...
+
+    def poll(self) -> bool:
+        """Consume pending hints without blocking; True if anything may have changed."""
+        ...
+
+    def close(self) -> None:
+        """Release the listener's connection."""
+        ...
+
+
+class Store(Protocol):
+    """A durable job store."""
+
+    url: str
+    """Where the store lives, without credentials."""
+
+    @property
+    def supports_listener(self) -> bool:
+        """Whether :meth:`listener` gives push notifications rather than a cheap poll."""
+        ...
+
+    # --- schema -------------------------------------------------------------------------------
+    def migrate(self) -> list[int]:
+        """Apply pending migrations; return the versions applied."""
+        ...
+
+    def schema_version(self) -> tuple[int, int]:
+        """(version in the database, newest version this code knows)."""
+        ...
+
+    def close(self) -> None:
+        """Close connections; the store is unusable afterwards."""
+        ...
+
+    # --- jobs: writes ---------------------------------------------------------------------------
+    def job_insert(self, job: NewJob, *, now: datetime | None = None) -> tuple[Job, bool]:
+        """Insert one job; with a unique key already held, return that job and False."""
+        ...
+
+    def job_insert_many(self, jobs: Sequence[NewJob], *, now: datetime | None = None) -> list[str]:
+        """Insert many jobs in one transaction (no unique keys); return their ids in order."""
+        ...
+
+    def job_claim(self, params: ClaimParams) -> list[Job]:
+        """Move up to ``limit`` available jobs to ``running`` under a lease, best first.
+
+        Order: priority (higher first), then ``run_at``, then id. Queue concurrency and rate
+        limits are honoured. Each claim increments ``attempt``, the fencing token.
+        """
+        ...
+
+    def job_heartbeat(
+        self,
+        worker_id: str,
+        held: Sequence[tuple[str, int]],
+        lease_s: float,
+        *,
+        now: datetime | None = None,
+    ) -> HeartbeatReply:
+        """Extend the leases of jobs held as (id, attempt); report cancellations and lost jobs."""
+        ...
+
+    def job_finish(self, outcomes: Sequence[Outcome], *, now: datetime | None = None) -> list[bool]:
+        """Apply attempt outcomes, each fenced by (id, attempt); False where the attempt is stale."""
+        ...
+
+    def job_progress(
+        self,
+        job_id: str,
+        attempt: int,
+        percent: float,
+        message: str | None,
+        *,
+        now: datetime | None = None,
+    ) -> bool:
+        """Record progress of a running attempt; False if the attempt is stale."""
+        ...
+
+    def job_cancel(
+        self, job_id: str, *, tenant: str | None = None, now: datetime | None = None
+    ) -> Job:
+        """Cancel a waiting job at once, or ask a running one to stop; Conflict if finished."""
+        ...
+
+    def job_retry(
+        self, job_id: str, *, tenant: str | None = None, now: datetime | None = None
+    ) -> Job:
+        """Queue a failed or cancelled job again, with one more attempt allowed."""
+        ...
+
+    def job_delete(self, job_id: str, *, tenant: str | None = None) -> None:
+        """Delete a finished job and its events; Conflict if it has not finished."""
+        ...
+
+    def job_rescue(self, *, now: datetime | None = None) -> list[str]:
+        """Requeue (or fail, when out of attempts) running jobs whose lease expired."""
+        ...
+
+    def job_rescue_worker(self, worker_id: str, *, now: datetime | None = None) -> list[str]:
+        """Rescue every job held by a worker known to be dead, without waiting for its leases."""
+        ...
+
+    def job_promote(self, *, now: datetime | None = None) -> int:
+        """Move scheduled jobs whose ``run_at`` has come to ``queued``."""
+        ...
+
+    def job_purge(self, finished_before: datetime) -> int:
+        """Delete jobs (and their events) that finished before the given time."""
+        ...
+
+    # --- jobs: reads ----------------------------------------------------------------------------
+    def job_get(self, job_id: str, *, tenant: str | None = None) -> Job:
+        """One job; NotFound if it does not exist or belongs to another tenant."""
+        ...
+
+    def job_list(self, flt: JobFilter) -> list[Job]:
+        """Jobs matching the filter, newest first; ``flt.before`` continues a listing."""
+        ...
+
+    def job_events(self, job_id: str, *, after_seq: int = 0, limit: int = 1000) -> list[JobEvent]:
+        """A job's events with ``seq`` greater than ``after_seq``, oldest first."""
+        ...
+
+    def job_stats(self, *, tenant: str | None = None) -> Stats:
+        """Job counts by queue and status."""
+        ...
+
+    def job_cancel_requested(self, job_ids: Sequence[str]) -> set[str]:
+        """Which of these running jobs have been asked to stop."""
+        ...
+
+    # --- workers and coordination ---------------------------------------------------------------
+    def worker_upsert(self, info: WorkerInfo) -> None:
+        """Register a worker or refresh its heartbeat and running jobs."""
+        ...
+
+    def worker_delete(self, worker_id: str) -> None:
+        """Remove a worker's row (clean shutdown)."""
+        ...
+
+    def worker_list(self) -> list[WorkerInfo]:
+        """Every registered worker, newest first."""
+        ...
+
+    def worker_prune(self, silent_since: datetime) -> list[str]:
+        """Remove workers whose last heartbeat is older than ``silent_since``; return their ids."""
+        ...
+
+    def leader_attempt_elect(
+        self, name: str, node_id: str, ttl_s: float, *, now: datetime | None = None
+    ) -> bool:
+        """Take or keep the named leadership for ``ttl_s``; True if ``node_id`` holds it."""
+        ...
+
+    def cron_enqueue(
+        self, name: str, tick: datetime, job: NewJob, *, now: datetime | None = None
+    ) -> bool:
+        """Insert the job for one cron tick unless that tick was already enqueued."""
+        ...
+
+    def queue_limits_set(self, limits: QueueLimits) -> None:
+        """Set (or clear, with all limits None) a queue's concurrency and rate limits."""
+        ...
+
+    def queue_limits_list(self) -> list[QueueLimits]:
+        """Every queue that has limits."""
+        ...
+
+    def listener(self) -> Listener:
+        """A new listener for wake-up hints."""
+        ...

@@ -1,0 +1,151 @@
+"""What every driver shares: named-query files, migration files, JSON, and row mapping."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+from pressroom.core.errors import InvalidInput
+from pressroom.core.models import (
+    EventKind,
+    Job,
+    JobError,
+    JobEvent,
+    JobStatus,
+    NewJob,
+    Outcome,
+)
+
+JOB_COLUMNS = (
+    "id, tenant, task, args, queue, priority, status, attempt, max_attempts, timeout_s, run_at, "
+    "created_at, started_at, finished_at, progress_percent, progress_message, error, result, "
+    "metadata, unique_key, worker_id, lease_expires_at, cancel_requested"
+)
+"""The column order every driver selects jobs in; :func:`row_to_job` reads that order."""
+
+_NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
+
+LEASE_EXPIRED = JobError(
+    "LeaseExpired", "the worker holding this job stopped heartbeating (lease expired)"
+)
+WORKER_DIED = JobError("WorkerDied", "the worker holding this job is gone")
+
+
+def load_queries(package: str, filename: str) -> dict[str, str]:
+    """Read a named-query file: ``-- name: x`` starts query ``x``; ``{job_columns}`` expands."""
+    text = resources.files(package).joinpath(filename).read_text(encoding="utf-8")
+    parts = _NAME.split(text)
+    queries: dict[str, str] = {}
+    for name, body in zip(parts[1::2], parts[2::2], strict=True):
+        queries[name] = body.strip().replace("{job_columns}", JOB_COLUMNS)
+    return queries
+
+
+def load_migrations(package: str) -> list[tuple[int, str]]:
+    """The migration scripts of a driver as (version, SQL), oldest first."""
+    out = []
+    for entry in resources.files(package).iterdir():
+        match = re.match(r"^(\d{4})_\w+\.sql$", entry.name)
+        if match:
+            out.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
+    return sorted(out)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def loads_or_none(text: str | None) -> Any:
+    """Parse JSON text, keeping None as None."""
+    return None if text is None else json.loads(text)
+
+
+def initial_status(job: NewJob, now: datetime) -> JobStatus:
+    """A new job is scheduled when it asks to run later, queued otherwise."""
+    return JobStatus.SCHEDULED if job.run_at is not None and job.run_at > now else JobStatus.QUEUED
+
+
+def check_bulk(jobs: Sequence[NewJob]) -> None:
+    """Bulk inserts do not take unique keys (one key per call keeps the answer unambiguous)."""
+    if any(j.unique_key for j in jobs):
+        raise InvalidInput("unique keys are not supported in bulk inserts; submit those one by one")
+
+
+def row_to_job(row: Sequence[Any], to_dt: Callable[[Any], datetime | None],
+               from_json: Callable[[Any], Any]) -> Job:
+    """Build a :class:`Job` from a row in :data:`JOB_COLUMNS` order."""
+    error = from_json(row[16])
+    run_at = to_dt(row[10])
+    created_at = to_dt(row[11])
+    assert run_at is not None and created_at is not None
+    return Job(
+        id=row[0],
+        tenant=row[1],
+        task=row[2],
+        args=from_json(row[3]),
+        queue=row[4],
+        priority=row[5],
+        status=JobStatus(row[6]),
+        attempt=row[7],
+        max_attempts=row[8],
+        timeout_s=row[9],
+        run_at=run_at,
+        created_at=created_at,
+        started_at=to_dt(row[12]),
+        finished_at=to_dt(row[13]),
+        progress_percent=row[14],
+        progress_message=row[15],
+        error=JobError.from_dict(error) if error else None,
+        result=from_json(row[17]),
+        metadata=from_json(row[18]) or {},
+        unique_key=row[19],
+        worker_id=row[20],
+        lease_expires_at=to_dt(row[21]),
+        cancel_requested=bool(row[22]),
+    )
+
+
+def make_event(seq: int, job_id: str, at: datetime, kind: str, data: Any) -> JobEvent:
+    """Build a :class:`JobEvent` from stored parts."""
+    return JobEvent(seq=seq, job_id=job_id, at=at, kind=EventKind(kind), data=data)
+
+
+def status_event(status: JobStatus, attempt: int, **extra: Any) -> dict[str, Any]:
+    """The data of a status-change event."""
+    return {"status": status.value, "attempt": attempt, **extra}
+
+
+def outcome_events(outcome: Outcome) -> list[tuple[str, dict[str, Any]]]:
+    """The events an applied outcome writes: an error (if any), then the new status."""
+    events: list[tuple[str, dict[str, Any]]] = []
+    if outcome.error is not None:
+        events.append((EventKind.ERROR, {"attempt": outcome.attempt, **outcome.error.to_dict()}))
+    extra: dict[str, Any] = {}
+    if outcome.run_at is not None:
+        extra["run_at"] = outcome.run_at.isoformat()
+    events.append((EventKind.STATUS, status_event(outcome.status, outcome.attempt, **extra)))
+    return events
+
+
+def error_json(error: JobError | None) -> dict[str, Any] | None:
+    """An error as stored: its public fields plus the retry flag."""
+    if error is None:
+        return None
+    return {**error.to_dict(), "retryable": error.retryable}
+
+
+def rescue_target(attempt: int, max_attempts: int, cancel_requested: bool) -> JobStatus:
+    """Where a job goes when its worker is gone: cancelled, queued again, or failed."""
+    if cancel_requested:
+        return JobStatus.CANCELLED
+    return JobStatus.QUEUED if attempt < max_attempts else JobStatus.FAILED
+
+
+def cancelled_error() -> JobError:
+    """The error recorded on a job cancelled by request."""
+    return JobError("Cancelled", "cancelled by request", retryable=False)

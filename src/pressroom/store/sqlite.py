@@ -1,0 +1,583 @@
+"""The SQLite driver: WAL, ``BEGIN IMMEDIATE`` for every write, busy timeout plus retry.
+
+One connection per thread. Writers serialise on SQLite's write lock; readers never block. A
+write that meets a locked database waits (``busy_timeout``) and then retries with backoff, so
+"database is locked" never reaches a caller while the lock is merely contended.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pressroom.core.errors import Conflict, InvalidInput, NotFound, StoreError
+from pressroom.core.ids import new_id
+from pressroom.core.limits import claim_allowance
+from pressroom.core.models import (
+    TERMINAL_STATUSES,
+    ClaimParams,
+    EventKind,
+    HeartbeatReply,
+    Job,
+    JobEvent,
+    JobFilter,
+    JobStatus,
+    NewJob,
+    Outcome,
+    QueueLimits,
+    Stats,
+    WorkerInfo,
+    utcnow,
+)
+from pressroom.store import _common as c
+
+_Q = c.load_queries("pressroom.store", "sqlite_queries.sql")
+_MIGRATIONS = c.load_migrations("pressroom.store.migrations.sqlite")
+_LOCK_RETRY_DEADLINE_S = 60.0
+
+
+def _ts(value: datetime) -> float:
+    return value.timestamp()
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _row_to_job(row: Sequence[Any]) -> Job:
+    return c.row_to_job(row, _dt, c.loads_or_none)
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+class SQLiteListener:
+    """Polls ``PRAGMA data_version``, which changes when another connection commits."""
+
+    poll_interval_s = 0.003
+
+    def __init__(self, path: str) -> None:
+        """Open a read connection on ``path``."""
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._version = self._read()
+
+    def _read(self) -> int:
+        row = self._conn.execute("PRAGMA data_version").fetchone()
+        return int(row[0])
+
+    def fileno(self) -> int | None:
+        """SQLite cannot notify: None, so callers poll."""
+        return None
+
+    def poll(self) -> bool:
+        """True when another connection has committed since the last poll."""
+        version = self._read()
+        changed = version != self._version
+        self._version = version
+        return changed
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+
+class SQLiteStore:
+    """A job store in one SQLite file."""
+
+    supports_listener = False
+
+    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL") -> None:
+        """Open (creating if needed) the database file at ``path``.
+
+        ``synchronous`` is ``NORMAL`` (durable across process crashes; WAL may lose the last
+        commits on power loss) or ``FULL`` (durable across power loss, slower).
+        """
+        if synchronous.upper() not in ("NORMAL", "FULL"):
+            raise InvalidInput(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
+        self.path = str(path)
+        self.url = f"sqlite:///{self.path}"
+        self._synchronous = synchronous.upper()
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._conn().execute("PRAGMA journal_mode=WAL")
+
+    # --- connections and transactions ------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=5.0
+            )
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.execute("PRAGMA temp_store=MEMORY")
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction taken with BEGIN IMMEDIATE, retried while the file is busy."""
+        conn = self._conn()
+        deadline = time.monotonic() + _LOCK_RETRY_DEADLINE_S
+        delay = 0.001
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise StoreError(f"SQLite write failed: {exc}") from exc
+                time.sleep(delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 2, 0.1)
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    def listener(self) -> SQLiteListener:
+        """A listener that polls the file's data version."""
+        return SQLiteListener(self.path)
+
+    # --- schema ---------------------------------------------------------------------------------
+    def _ensure_migrations_table(self, conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
+        )
+
+    def migrate(self) -> list[int]:
+        """Apply pending migrations, each in its own transaction."""
+        applied: list[int] = []
+        with self._write() as conn:
+            self._ensure_migrations_table(conn)
+        for version, sql in _MIGRATIONS:
+            with self._write() as conn:
+                done = conn.execute(
+                    "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+                ).fetchone()
+                if done:
+                    continue
+                for statement in _split_sql(sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                    (version, time.time()),
+                )
+                applied.append(version)
+        return applied
+
+    def schema_version(self) -> tuple[int, int]:
+        """(version in the file, newest version known)."""
+        conn = self._conn()
+        latest = _MIGRATIONS[-1][0]
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        ).fetchone()
+        if not exists:
+            return 0, latest
+        row = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
+        return int(row[0] or 0), latest
+
+    # --- job writes -----------------------------------------------------------------------------
+    def _insert(self, conn: sqlite3.Connection, job: NewJob, now: datetime) -> str:
+        job_id = new_id()
+        status = c.initial_status(job, now)
+        run_at = job.run_at or now
+        at = _ts(now)
+        conn.execute(
+            _Q["job_insert"],
+            (job_id, job.tenant, job.task, c.dumps(job.args), job.queue, job.priority, status,
+             job.max_attempts, job.timeout_s, _ts(run_at), at, c.dumps(job.metadata),
+             job.unique_key),
+        )
+        conn.execute(_Q["event_insert"],
+                     (job_id, at, EventKind.STATUS, c.dumps(c.status_event(status, 0))))
+        return job_id
+
+    def job_insert(self, job: NewJob, *, now: datetime | None = None) -> tuple[Job, bool]:
+        """Insert one job, or return the live job already holding its unique key."""
+        now = now or utcnow()
+        with self._write() as conn:
+            if job.unique_key:
+                row = conn.execute(_Q["job_by_unique_key"], (job.tenant, job.unique_key)).fetchone()
+                if row:
+                    return _row_to_job(row), False
+            job_id = self._insert(conn, job, now)
+            row = conn.execute(_Q["job_get"], (job_id,)).fetchone()
+        return _row_to_job(row), True
+
+    def job_insert_many(self, jobs: Sequence[NewJob], *, now: datetime | None = None) -> list[str]:
+        """Insert many jobs in one transaction."""
+        c.check_bulk(jobs)
+        now = now or utcnow()
+        at = _ts(now)
+        rows, events = [], []
+        for job in jobs:
+            job_id = new_id()
+            status = c.initial_status(job, now)
+            rows.append((job_id, job.tenant, job.task, c.dumps(job.args), job.queue,
+                         job.priority, status, job.max_attempts, job.timeout_s,
+                         _ts(job.run_at or now), at, c.dumps(job.metadata), None))
+            events.append((job_id, at, EventKind.STATUS, c.dumps(c.status_event(status, 0))))
+        with self._write() as conn:
+            conn.executemany(_Q["job_insert"], rows)
+            conn.executemany(_Q["event_insert"], events)
+        return [r[0] for r in rows]
+
+    def job_claim(self, params: ClaimParams) -> list[Job]:
+        """Claim up to ``params.limit`` jobs, best first, honouring queue limits."""
+        if params.limit <= 0 or not params.queues:
+            return []
+        now = params.now or utcnow()
+        at = _ts(now)
+        with self._write() as conn:
+            limits = {r[0]: r for r in conn.execute(
+                _Q["queue_limits_for"], (json.dumps(params.queues),))}
+            candidates: list[tuple[str, int, float]] = []
+            for queue in params.queues:
+                want = params.limit
+                if queue in limits:
+                    want = self._allowance(conn, limits[queue], want, at)
+                if want > 0:
+                    candidates.extend(conn.execute(_Q["claim_candidates"], (queue, want)))
+            if not candidates:
+                return []
+            if len(params.queues) > 1:
+                candidates.sort(key=lambda r: (-r[1], r[2], r[0]))
+            chosen = [r[0] for r in candidates[: params.limit]]
+            rows = conn.execute(
+                _Q["claim_ids"],
+                (params.worker_id, at, at + params.lease_s, json.dumps(chosen)),
+            ).fetchall()
+            jobs = [_row_to_job(r) for r in rows]
+            conn.executemany(_Q["event_insert"], [
+                (j.id, at, EventKind.STATUS, c.dumps(c.status_event(
+                    JobStatus.RUNNING, j.attempt, worker_id=params.worker_id)))
+                for j in jobs
+            ])
+            if limits:
+                self._spend_tokens(conn, limits, jobs, at)
+        jobs.sort(key=lambda j: (-j.priority, j.run_at, j.id))
+        return jobs
+
+    def _allowance(self, conn: sqlite3.Connection, lim: Sequence[Any], want: int,
+                   at: float) -> int:
+        name, concurrency, rate_count, rate_period_s, tokens, refilled_at = lim
+        running = 0
+        if concurrency is not None:
+            running = conn.execute(_Q["queue_running_count"], (name,)).fetchone()[0]
+        allowed, _ = claim_allowance(
+            want, concurrency=concurrency, running=running, rate_count=rate_count,
+            rate_period_s=rate_period_s, tokens=tokens,
+            elapsed_s=at - (refilled_at if refilled_at is not None else at),
+        )
+        return allowed
+
+    def _spend_tokens(self, conn: sqlite3.Connection, limits: dict[str, Sequence[Any]],
+                      jobs: list[Job], at: float) -> None:
+        for name, lim in limits.items():
+            _, concurrency, rate_count, rate_period_s, tokens, refilled_at = lim
+            if rate_count is None:
+                continue
+            _, level = claim_allowance(
+                0, concurrency=None, running=0, rate_count=rate_count,
+                rate_period_s=rate_period_s, tokens=tokens,
+                elapsed_s=at - (refilled_at if refilled_at is not None else at),
+            )
+            started = sum(1 for j in jobs if j.queue == name)
+            conn.execute(_Q["queue_tokens_update"], ((level or 0.0) - started, at, name))
+
+    def job_heartbeat(self, worker_id: str, held: Sequence[tuple[str, int]], lease_s: float,
+                      *, now: datetime | None = None) -> HeartbeatReply:
+        """Extend leases of held jobs."""
+        if not held:
+            return HeartbeatReply(frozenset(), frozenset())
+        expires = _ts(now or utcnow()) + lease_s
+        cancel, lost = set(), set()
+        with self._write() as conn:
+            for job_id, attempt in held:
+                row = conn.execute(_Q["job_heartbeat"],
+                                   (expires, job_id, attempt, worker_id)).fetchone()
+                if row is None:
+                    lost.add(job_id)
+                elif row[0]:
+                    cancel.add(job_id)
+        return HeartbeatReply(frozenset(cancel), frozenset(lost))
+
+    def job_finish(self, outcomes: Sequence[Outcome], *, now: datetime | None = None) -> list[bool]:
+        """Apply outcomes fenced by (id, attempt)."""
+        if not outcomes:
+            return []
+        at = _ts(now or utcnow())
+        applied: list[bool] = []
+        events: list[tuple[str, float, str, str]] = []
+        with self._write() as conn:
+            for o in outcomes:
+                terminal = o.status in TERMINAL_STATUSES
+                cur = conn.execute(_Q["job_finish"], (
+                    o.status, at if terminal else None,
+                    None if o.result is None else c.dumps(o.result),
+                    None if o.error is None else c.dumps(c.error_json(o.error)),
+                    _ts(o.run_at) if o.run_at else None,
+                    o.status == JobStatus.SUCCEEDED, o.job_id, o.attempt,
+                ))
+                ok = cur.rowcount == 1
+                applied.append(ok)
+                if ok:
+                    events.extend((o.job_id, at, kind, c.dumps(data))
+                                  for kind, data in c.outcome_events(o))
+            conn.executemany(_Q["event_insert"], events)
+        return applied
+
+    def job_progress(self, job_id: str, attempt: int, percent: float, message: str | None,
+                     *, now: datetime | None = None) -> bool:
+        """Record progress of a running attempt."""
+        at = _ts(now or utcnow())
+        with self._write() as conn:
+            cur = conn.execute(_Q["job_progress"], (percent, message, job_id, attempt))
+            if cur.rowcount != 1:
+                return False
+            conn.execute(_Q["event_insert"], (job_id, at, EventKind.PROGRESS, c.dumps(
+                {"attempt": attempt, "percent": percent, "message": message})))
+        return True
+
+    def _get_in(self, conn: sqlite3.Connection, job_id: str, tenant: str | None) -> Job:
+        row = conn.execute(_Q["job_get"], (job_id,)).fetchone()
+        if row is None or (tenant is not None and row[1] != tenant):
+            raise NotFound(f"no job {job_id!r}")
+        return _row_to_job(row)
+
+    def job_cancel(self, job_id: str, *, tenant: str | None = None,
+                   now: datetime | None = None) -> Job:
+        """Cancel a waiting job, or flag a running one."""
+        at = _ts(now or utcnow())
+        with self._write() as conn:
+            job = self._get_in(conn, job_id, tenant)
+            if job.status.terminal:
+                raise Conflict(f"job {job_id} already {job.status.value}")
+            if job.status == JobStatus.RUNNING:
+                if not job.cancel_requested:
+                    conn.execute(_Q["job_set_cancel_requested"], (job_id,))
+                    conn.execute(_Q["event_insert"], (job_id, at, EventKind.CANCEL_REQUESTED,
+                                                      c.dumps({"attempt": job.attempt})))
+            else:
+                err = c.dumps(c.error_json(c.cancelled_error()))
+                conn.execute(_Q["job_set_cancelled"], (at, err, job_id))
+                conn.execute(_Q["event_insert"], (job_id, at, EventKind.STATUS, c.dumps(
+                    c.status_event(JobStatus.CANCELLED, job.attempt))))
+            return self._get_in(conn, job_id, None)
+
+    def job_retry(self, job_id: str, *, tenant: str | None = None,
+                  now: datetime | None = None) -> Job:
+        """Queue a failed or cancelled job again."""
+        at = _ts(now or utcnow())
+        with self._write() as conn:
+            job = self._get_in(conn, job_id, tenant)
+            if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+                raise Conflict(f"only failed or cancelled jobs can be retried; {job_id} is "
+                               f"{job.status.value}")
+            try:
+                conn.execute(_Q["job_requeue"], (at, job.attempt + 1, job_id))
+            except sqlite3.IntegrityError as exc:
+                raise Conflict(f"another live job holds unique key {job.unique_key!r}") from exc
+            conn.execute(_Q["event_insert"], (job_id, at, EventKind.STATUS, c.dumps(
+                c.status_event(JobStatus.QUEUED, job.attempt, retry=True))))
+            return self._get_in(conn, job_id, None)
+
+    def job_delete(self, job_id: str, *, tenant: str | None = None) -> None:
+        """Delete a finished job and its events."""
+        with self._write() as conn:
+            job = self._get_in(conn, job_id, tenant)
+            if not job.status.terminal:
+                raise Conflict(f"job {job_id} is {job.status.value}; cancel it first")
+            conn.execute(_Q["job_delete_events"], (job_id,))
+            conn.execute(_Q["job_delete"], (job_id,))
+
+    def _rescue(self, conn: sqlite3.Connection, rows: Sequence[Sequence[Any]], at: float,
+                error: Any) -> list[str]:
+        rescued = []
+        for job_id, attempt, max_attempts, cancel_requested in rows:
+            target = c.rescue_target(attempt, max_attempts, bool(cancel_requested))
+            terminal = target in TERMINAL_STATUSES
+            err = c.cancelled_error() if target == JobStatus.CANCELLED else error
+            conn.execute(_Q["job_rescue_one"], (
+                target, at, at if terminal else None, c.dumps(c.error_json(err)), job_id, attempt))
+            conn.execute(_Q["event_insert"], (job_id, at, EventKind.ERROR, c.dumps(
+                {"attempt": attempt, **err.to_dict()})))
+            conn.execute(_Q["event_insert"], (job_id, at, EventKind.STATUS, c.dumps(
+                c.status_event(target, attempt, rescued=True))))
+            rescued.append(job_id)
+        return rescued
+
+    def job_rescue(self, *, now: datetime | None = None) -> list[str]:
+        """Rescue running jobs whose lease expired."""
+        at = _ts(now or utcnow())
+        if not self._conn().execute(_Q["expired_leases"], (at,)).fetchone():
+            return []
+        with self._write() as conn:
+            rows = conn.execute(_Q["expired_leases"], (at,)).fetchall()
+            return self._rescue(conn, rows, at, c.LEASE_EXPIRED)
+
+    def job_rescue_worker(self, worker_id: str, *, now: datetime | None = None) -> list[str]:
+        """Rescue every job a dead worker held."""
+        at = _ts(now or utcnow())
+        with self._write() as conn:
+            rows = conn.execute(_Q["held_by_worker"], (worker_id,)).fetchall()
+            return self._rescue(conn, rows, at, c.WORKER_DIED)
+
+    def job_promote(self, *, now: datetime | None = None) -> int:
+        """Queue scheduled jobs that are due."""
+        at = _ts(now or utcnow())
+        with self._write() as conn:
+            rows = conn.execute(_Q["job_promote"], (at,)).fetchall()
+            conn.executemany(_Q["event_insert"], [
+                (job_id, at, EventKind.STATUS, c.dumps(c.status_event(JobStatus.QUEUED, attempt)))
+                for job_id, attempt in rows
+            ])
+        return len(rows)
+
+    def job_purge(self, finished_before: datetime) -> int:
+        """Delete finished jobs older than the cut-off, a thousand per transaction."""
+        total = 0
+        cutoff = _ts(finished_before)
+        while True:
+            with self._write() as conn:
+                ids = [r[0] for r in conn.execute(_Q["purge_select"], (cutoff,))]
+                if not ids:
+                    return total
+                doc = json.dumps(ids)
+                conn.execute(_Q["purge_events"], (doc,))
+                conn.execute(_Q["purge_jobs"], (doc,))
+            total += len(ids)
+
+    # --- job reads ------------------------------------------------------------------------------
+    def job_get(self, job_id: str, *, tenant: str | None = None) -> Job:
+        """One job."""
+        return self._get_in(self._conn(), job_id, tenant)
+
+    def job_list(self, flt: JobFilter) -> list[Job]:
+        """Jobs matching the filter, newest first."""
+        rows = self._conn().execute(_Q["job_list"], (
+            flt.tenant, flt.status.value if flt.status else None, flt.queue, flt.task,
+            flt.before, flt.limit)).fetchall()
+        return [_row_to_job(r) for r in rows]
+
+    def job_events(self, job_id: str, *, after_seq: int = 0, limit: int = 1000) -> list[JobEvent]:
+        """A job's events after ``after_seq``."""
+        rows = self._conn().execute(_Q["job_events"], (job_id, after_seq, limit)).fetchall()
+        out = []
+        for seq, jid, at, kind, data in rows:
+            when = _dt(at)
+            assert when is not None
+            out.append(c.make_event(seq, jid, when, kind, json.loads(data)))
+        return out
+
+    def job_stats(self, *, tenant: str | None = None) -> Stats:
+        """Counts by queue and status."""
+        counts: dict[str, dict[str, int]] = {}
+        for queue, status, n in self._conn().execute(_Q["job_stats"], (tenant,)):
+            counts.setdefault(queue, {})[status] = n
+        return Stats(counts)
+
+    def job_cancel_requested(self, job_ids: Sequence[str]) -> set[str]:
+        """Running jobs among these that were asked to stop."""
+        if not job_ids:
+            return set()
+        rows = self._conn().execute(_Q["job_cancel_requested"], (json.dumps(list(job_ids)),))
+        return {r[0] for r in rows}
+
+    # --- workers and coordination ---------------------------------------------------------------
+    def worker_upsert(self, info: WorkerInfo) -> None:
+        """Register or refresh a worker."""
+        with self._write() as conn:
+            conn.execute(_Q["worker_upsert"], (
+                info.id, info.host, info.pid, json.dumps(info.queues), info.concurrency,
+                _ts(info.started_at), _ts(info.last_heartbeat_at), json.dumps(info.running)))
+
+    def worker_delete(self, worker_id: str) -> None:
+        """Remove a worker."""
+        with self._write() as conn:
+            conn.execute(_Q["worker_delete"], (worker_id,))
+
+    def worker_list(self) -> list[WorkerInfo]:
+        """All workers."""
+        out = []
+        for wid, host, pid, queues, conc, started, beat, running in self._conn().execute(
+                _Q["worker_list"]):
+            s, b = _dt(started), _dt(beat)
+            assert s is not None and b is not None
+            out.append(WorkerInfo(wid, host, pid, tuple(json.loads(queues)), conc, s, b,
+                                  tuple(json.loads(running))))
+        return out
+
+    def worker_prune(self, silent_since: datetime) -> list[str]:
+        """Remove silent workers."""
+        with self._write() as conn:
+            return [r[0] for r in conn.execute(_Q["worker_prune"], (_ts(silent_since),))]
+
+    def leader_attempt_elect(self, name: str, node_id: str, ttl_s: float, *,
+                             now: datetime | None = None) -> bool:
+        """Take or keep a leadership lease."""
+        at = _ts(now or utcnow())
+        with self._write() as conn:
+            conn.execute(_Q["leader_elect"], (name, node_id, at + ttl_s, at))
+            row = conn.execute(_Q["leader_get"], (name,)).fetchone()
+        return bool(row and row[0] == node_id)
+
+    def cron_enqueue(self, name: str, tick: datetime, job: NewJob, *,
+                     now: datetime | None = None) -> bool:
+        """Enqueue a cron tick's job exactly once."""
+        now = now or utcnow()
+        with self._write() as conn:
+            cur = conn.execute(_Q["cron_tick_insert"], (name, _ts(tick)))
+            if cur.rowcount != 1:
+                return False
+            job_id = self._insert(conn, job, now)
+            conn.execute(_Q["cron_tick_job"], (job_id, name, _ts(tick)))
+            conn.execute(_Q["cron_ticks_prune"], (_ts(now - timedelta(days=7)),))
+        return True
+
+    def queue_limits_set(self, limits: QueueLimits) -> None:
+        """Set or clear a queue's limits."""
+        with self._write() as conn:
+            if limits.concurrency is None and limits.rate_count is None:
+                conn.execute(_Q["queue_limits_delete"], (limits.name,))
+                return
+            conn.execute(_Q["queue_limits_set"], (
+                limits.name, limits.concurrency, limits.rate_count, limits.rate_period_s,
+                None, None))
+
+    def queue_limits_list(self) -> list[QueueLimits]:
+        """Queues with limits."""
+        return [QueueLimits(*r) for r in self._conn().execute(_Q["queue_limits_list"])]
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration script into statements (our scripts have no ';' inside literals)."""
+    lines = [ln for ln in script.splitlines() if not ln.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -1,0 +1,177 @@
+-- Named queries of the SQLite driver. Times are epoch seconds; JSON is text.
+
+-- name: job_insert
+INSERT INTO jobs (id, tenant, task, args, queue, priority, status, max_attempts, timeout_s,
+                  run_at, created_at, metadata, unique_key)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+
+-- name: event_insert
+INSERT INTO job_events (job_id, at, kind, data) VALUES (?, ?, ?, ?)
+
+-- name: job_get
+SELECT {job_columns} FROM jobs WHERE id = ?
+
+-- name: job_by_unique_key
+SELECT {job_columns} FROM jobs
+WHERE tenant = ? AND unique_key = ? AND status NOT IN ('failed', 'cancelled')
+
+-- name: claim_candidates
+SELECT id, priority, run_at FROM jobs
+WHERE status = 'queued' AND queue = ?
+ORDER BY priority DESC, run_at, id
+LIMIT ?
+
+-- name: claim_ids
+UPDATE jobs
+SET status = 'running', attempt = attempt + 1, worker_id = ?, started_at = ?,
+    lease_expires_at = ?, progress_percent = 0, progress_message = NULL
+WHERE id IN (SELECT value FROM json_each(?)) AND status = 'queued'
+RETURNING {job_columns}
+
+-- name: queue_limits_for
+SELECT name, concurrency, rate_count, rate_period_s, tokens, refilled_at FROM queues
+WHERE name IN (SELECT value FROM json_each(?))
+
+-- name: queue_running_count
+SELECT count(*) FROM jobs WHERE status = 'running' AND queue = ?
+
+-- name: queue_tokens_update
+UPDATE queues SET tokens = ?, refilled_at = ? WHERE name = ?
+
+-- name: job_heartbeat
+UPDATE jobs SET lease_expires_at = ?
+WHERE id = ? AND attempt = ? AND worker_id = ? AND status = 'running'
+RETURNING cancel_requested
+
+-- name: job_finish
+UPDATE jobs
+SET status = ?, finished_at = ?, result = ?, error = ?, run_at = coalesce(?, run_at),
+    worker_id = NULL, lease_expires_at = NULL,
+    progress_percent = CASE WHEN ? THEN 100 ELSE progress_percent END
+WHERE id = ? AND attempt = ? AND status = 'running'
+
+-- name: job_progress
+UPDATE jobs SET progress_percent = ?, progress_message = ?
+WHERE id = ? AND attempt = ? AND status = 'running'
+
+-- name: job_set_cancelled
+UPDATE jobs SET status = 'cancelled', finished_at = ?, error = ?
+WHERE id = ?
+
+-- name: job_set_cancel_requested
+UPDATE jobs SET cancel_requested = 1 WHERE id = ?
+
+-- name: job_requeue
+UPDATE jobs
+SET status = 'queued', run_at = ?, max_attempts = ?, finished_at = NULL, error = NULL,
+    result = NULL, cancel_requested = 0, progress_percent = 0, progress_message = NULL
+WHERE id = ?
+
+-- name: job_delete_events
+DELETE FROM job_events WHERE job_id = ?
+
+-- name: job_delete
+DELETE FROM jobs WHERE id = ?
+
+-- name: expired_leases
+SELECT id, attempt, max_attempts, cancel_requested FROM jobs
+WHERE status = 'running' AND lease_expires_at < ?
+
+-- name: held_by_worker
+SELECT id, attempt, max_attempts, cancel_requested FROM jobs
+WHERE status = 'running' AND worker_id = ?
+
+-- name: job_rescue_one
+UPDATE jobs
+SET status = ?, run_at = ?, finished_at = ?, error = ?, worker_id = NULL,
+    lease_expires_at = NULL
+WHERE id = ? AND attempt = ? AND status = 'running'
+
+-- name: job_promote
+UPDATE jobs SET status = 'queued'
+WHERE status = 'scheduled' AND run_at <= ?
+RETURNING id, attempt
+
+-- name: purge_select
+SELECT id FROM jobs
+WHERE finished_at < ? AND status IN ('succeeded', 'failed', 'cancelled')
+LIMIT 1000
+
+-- name: purge_events
+DELETE FROM job_events WHERE job_id IN (SELECT value FROM json_each(?))
+
+-- name: purge_jobs
+DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?))
+
+-- name: job_list
+SELECT {job_columns} FROM jobs
+WHERE (?1 IS NULL OR tenant = ?1)
+  AND (?2 IS NULL OR status = ?2)
+  AND (?3 IS NULL OR queue = ?3)
+  AND (?4 IS NULL OR task = ?4)
+  AND (?5 IS NULL OR id < ?5)
+ORDER BY id DESC
+LIMIT ?6
+
+-- name: job_events
+SELECT seq, job_id, at, kind, data FROM job_events
+WHERE job_id = ? AND seq > ?
+ORDER BY seq
+LIMIT ?
+
+-- name: job_stats
+SELECT queue, status, count(*) FROM jobs
+WHERE (?1 IS NULL OR tenant = ?1)
+GROUP BY queue, status
+
+-- name: job_cancel_requested
+SELECT id FROM jobs
+WHERE id IN (SELECT value FROM json_each(?)) AND cancel_requested = 1 AND status = 'running'
+
+-- name: worker_upsert
+INSERT INTO workers (id, host, pid, queues, concurrency, started_at, last_heartbeat_at, running)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE
+SET last_heartbeat_at = excluded.last_heartbeat_at, running = excluded.running
+
+-- name: worker_delete
+DELETE FROM workers WHERE id = ?
+
+-- name: worker_list
+SELECT id, host, pid, queues, concurrency, started_at, last_heartbeat_at, running FROM workers
+ORDER BY started_at DESC
+
+-- name: worker_prune
+DELETE FROM workers WHERE last_heartbeat_at < ? RETURNING id
+
+-- name: leader_elect
+INSERT INTO leaders (name, node_id, expires_at) VALUES (?1, ?2, ?3)
+ON CONFLICT (name) DO UPDATE
+SET node_id = excluded.node_id, expires_at = excluded.expires_at
+WHERE leaders.node_id = excluded.node_id OR leaders.expires_at < ?4
+
+-- name: leader_get
+SELECT node_id FROM leaders WHERE name = ?
+
+-- name: cron_tick_insert
+INSERT INTO cron_ticks (name, tick) VALUES (?, ?) ON CONFLICT DO NOTHING
+
+-- name: cron_tick_job
+UPDATE cron_ticks SET job_id = ? WHERE name = ? AND tick = ?
+
+-- name: cron_ticks_prune
+DELETE FROM cron_ticks WHERE tick < ?
+
+-- name: queue_limits_set
+INSERT INTO queues (name, concurrency, rate_count, rate_period_s, tokens, refilled_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (name) DO UPDATE
+SET concurrency = excluded.concurrency, rate_count = excluded.rate_count,
+    rate_period_s = excluded.rate_period_s, tokens = excluded.tokens,
+    refilled_at = excluded.refilled_at
+
+-- name: queue_limits_delete
+DELETE FROM queues WHERE name = ?
+
+-- name: queue_limits_list
+SELECT name, concurrency, rate_count, rate_period_s FROM queues ORDER BY name

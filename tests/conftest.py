@@ -1,0 +1,104 @@
+"""Fixtures shared by every test tier: stores on real SQLite files and a real PostgreSQL server.
+
+PostgreSQL comes from ``PRESSROOM_TEST_POSTGRES_URL`` (default: the local server's ``test``
+database). Each test session gets its own database, created fresh; each test starts from empty
+tables. Without a server, PostgreSQL tests skip with the reason shown — except under ``CI=true``,
+where they fail instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from pressroom.core.ports import Store
+from pressroom.store import open_store
+
+PG_URL = os.environ.get("PRESSROOM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+STORE_KINDS = ("sqlite", "postgres", "memory")
+
+
+def _with_db(url: str, db: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + db))
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session, dropped at the end."""
+    try:
+        import psycopg
+
+        admin = psycopg.connect(PG_URL, autocommit=True, connect_timeout=3)
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "no server"
+        reason = f"PostgreSQL not reachable at {PG_URL}: {exc}"
+        if IN_CI:
+            pytest.fail(f"{reason} (CI=true requires PostgreSQL)")
+        pytest.skip(reason)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"pressroom_test_{worker}_{uuid.uuid4().hex[:8]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = _with_db(PG_URL, name)
+    store = open_store(url)
+    store.migrate()
+    store.close()
+    try:
+        yield url
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def truncate_postgres(url: str) -> None:
+    """Empty every Pressroom table in the database at ``url``."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "TRUNCATE pressroom_jobs, pressroom_job_events, pressroom_workers, "
+            "pressroom_leaders, pressroom_cron_ticks, pressroom_queues"
+        )
+
+
+@pytest.fixture
+def store_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> str:
+    """A URL for an empty, migrated store of the kind named by the test's parameter."""
+    kind = getattr(request, "param", "sqlite")
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path}/pressroom.db"
+        s = open_store(url)
+        s.migrate()
+        s.close()
+        return url
+    if kind == "postgres":
+        url = str(request.getfixturevalue("pg_url"))
+        truncate_postgres(url)
+        return url
+    return "memory://"
+
+
+@pytest.fixture
+def store(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> Iterator[Store]:
+    """An empty, migrated store of each kind (parametrised by ``store_kind``)."""
+    kind = getattr(request, "param", "sqlite")
+    if kind == "sqlite":
+        s: Store = open_store(f"sqlite:///{tmp_path}/pressroom.db")
+    elif kind == "postgres":
+        url = str(request.getfixturevalue("pg_url"))
+        truncate_postgres(url)
+        s = open_store(url)
+    else:
+        s = open_store("memory://")
+    s.migrate()
+    yield s
+    s.close()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say which PostgreSQL the suite uses, so a CI log shows that it ran."""
+    return f"pressroom: PostgreSQL tests use {PG_URL} (CI={IN_CI})"
