@@ -31,8 +31,15 @@ def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-def claim(store: Store, n: int = 1, *, worker: str = "w1", queues: tuple[str, ...] = ("default",),
-          now: datetime = T0, lease_s: float = 30) -> list:
+def claim(
+    store: Store,
+    n: int = 1,
+    *,
+    worker: str = "w1",
+    queues: tuple[str, ...] = ("default",),
+    now: datetime = T0,
+    lease_s: float = 30,
+) -> list:
     """Claim helper with test defaults."""
     return store.job_claim(ClaimParams(worker, queues, n, lease_s, now=now))
 
@@ -138,9 +145,14 @@ def test_retry_goes_through_scheduled_with_backoff(store: Store) -> None:
     assert failed.status == JobStatus.FAILED and failed.finished_at == at(101)
     kinds = [(e.kind, e.data.get("status")) for e in store.job_events(job.id)]
     assert kinds == [
-        (EventKind.STATUS, "queued"), (EventKind.STATUS, "running"), (EventKind.ERROR, None),
-        (EventKind.STATUS, "scheduled"), (EventKind.STATUS, "queued"),
-        (EventKind.STATUS, "running"), (EventKind.ERROR, None), (EventKind.STATUS, "failed"),
+        (EventKind.STATUS, "queued"),
+        (EventKind.STATUS, "running"),
+        (EventKind.ERROR, None),
+        (EventKind.STATUS, "scheduled"),
+        (EventKind.STATUS, "queued"),
+        (EventKind.STATUS, "running"),
+        (EventKind.ERROR, None),
+        (EventKind.STATUS, "failed"),
     ]
 
 
@@ -264,7 +276,8 @@ def test_unique_key_returns_existing_live_job(store: Store) -> None:
     second, created2 = store.job_insert(NewJob(task="t", unique_key="k"), now=at(1))
     assert created and not created2 and second.id == first.id
     other_tenant, created3 = store.job_insert(
-        NewJob(task="t", unique_key="k", tenant="x"), now=at(1))
+        NewJob(task="t", unique_key="k", tenant="x"), now=at(1)
+    )
     assert created3 and other_tenant.id != first.id
     (job,) = claim(store, now=at(2))
     store.job_finish([failure(job.id, 1, 1, JobError("E", "x"), now=at(3))], now=at(3))
@@ -286,8 +299,10 @@ def test_insert_many(store: Store) -> None:
 
 def test_list_filters_and_cursor(store: Store) -> None:
     """Listing filters by status, queue and task, newest first, and pages with a cursor."""
-    ids = [store.job_insert(NewJob(task="t" if i % 2 else "u", queue="q"), now=at(i))[0].id
-           for i in range(5)]
+    ids = [
+        store.job_insert(NewJob(task="t" if i % 2 else "u", queue="q"), now=at(i))[0].id
+        for i in range(5)
+    ]
     page1 = store.job_list(JobFilter(limit=2))
     assert [j.id for j in page1] == [ids[4], ids[3]]
     page2 = store.job_list(JobFilter(limit=2, before=page1[-1].id))
@@ -299,8 +314,7 @@ def test_list_filters_and_cursor(store: Store) -> None:
 
 def test_stats_count_by_queue_and_status(store: Store) -> None:
     """Stats count jobs per queue and status."""
-    store.job_insert_many([NewJob(task="t", queue="a")] * 3 + [NewJob(task="t", queue="b")],
-                          now=T0)
+    store.job_insert_many([NewJob(task="t", queue="a")] * 3 + [NewJob(task="t", queue="b")], now=T0)
     claim(store, 1, queues=("a",))
     stats = store.job_stats()
     assert stats.counts["a"] == {"queued": 2, "running": 1}
@@ -459,3 +473,17 @@ def test_outcome_with_error_keeps_traceback(store: Store) -> None:
     assert got.to_dict()["error"]["traceback"].endswith("bad value")
     err_events = [e for e in store.job_events(job.id) if e.kind == EventKind.ERROR]
     assert err_events[0].data["type"] == "ValueError"
+
+
+def test_release_requeues_without_using_an_attempt(store: Store) -> None:
+    """A job released by a draining worker is queued again and keeps its attempt budget."""
+    from pressroom.core.retry import released
+
+    store.job_insert(NewJob(task="t", max_attempts=1), now=T0)
+    (job,) = claim(store)
+    assert store.job_finish([released(job.id, 1)], now=at(1)) == [True]
+    back = store.job_get(job.id)
+    assert back.status == JobStatus.QUEUED and back.max_attempts == 2 and back.finished_at is None
+    (again,) = claim(store, now=at(2))
+    assert again.attempt == 2
+    assert store.job_finish([released(job.id, 1)], now=at(3)) == [False]

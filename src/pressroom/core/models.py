@@ -174,8 +174,10 @@ class JobEvent:
 class Outcome:
     """What a worker reports at the end of one attempt; the store applies it fenced by attempt.
 
-    ``status`` is ``succeeded``, ``failed``, ``cancelled``, or ``scheduled`` (a retry after
-    ``run_at``). The engine decides which (see :mod:`pressroom.core.retry`); the store only applies.
+    ``status`` is ``succeeded``, ``failed``, ``cancelled``, ``scheduled`` (a retry after
+    ``run_at``), or ``queued`` (released unrun by a draining worker: the attempt it used is given
+    back by raising ``max_attempts`` by one). The engine decides which (see
+    :mod:`pressroom.core.retry`); the store only applies it.
     """
 
     job_id: str

@@ -101,7 +101,7 @@ class Store(Protocol):
         ...
 
     def job_finish(self, outcomes: Sequence[Outcome], *, now: datetime | None = None) -> list[bool]:
-        """Apply attempt outcomes, each fenced by (id, attempt); False where the attempt is stale."""
+        """Apply outcomes, each fenced by (id, attempt); False where the attempt is stale."""
         ...
 
     def job_progress(

@@ -12,9 +12,9 @@ BACKOFF_CAP_S = 3600.0
 
 
 def backoff_s(attempt: int, *, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S) -> float:
-    """Seconds to wait before the attempt after ``attempt``: ``base·2^(attempt-1)``, ±25 % jitter."""
+    """Seconds before the attempt after ``attempt``: ``base·2^(attempt-1)``, ±25 % jitter."""
     delay = min(cap, base * 2 ** max(0, attempt - 1))
-    return delay * random.uniform(0.75, 1.25)
+    return float(delay * random.uniform(0.75, 1.25))
 
 
 def success(job_id: str, attempt: int, result: JSON) -> Outcome:
@@ -36,3 +36,8 @@ def failure(
         run_at = now + timedelta(seconds=backoff_s(attempt))
         return Outcome(job_id, attempt, JobStatus.SCHEDULED, error=error, run_at=run_at)
     return Outcome(job_id, attempt, JobStatus.FAILED, error=error)
+
+
+def released(job_id: str, attempt: int) -> Outcome:
+    """The outcome of a job a stopping worker gives back without running it to the end."""
+    return Outcome(job_id, attempt, JobStatus.QUEUED)

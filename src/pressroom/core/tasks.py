@@ -96,9 +96,12 @@ class Registry:
     def add(self, spec: TaskSpec) -> None:
         """Register a task; the same function registered twice is fine, a clash is not."""
         existing = self._tasks.get(spec.name)
-        if existing is not None and existing.fn is not spec.fn:
-            if getattr(existing.fn, "__qualname__", None) != getattr(spec.fn, "__qualname__", 0):
-                raise InvalidInput(f"two different functions registered as task {spec.name!r}")
+        same = existing is None or (
+            existing.fn.__module__ == spec.fn.__module__
+            and existing.fn.__qualname__ == spec.fn.__qualname__
+        )
+        if not same:
+            raise InvalidInput(f"two different functions registered as task {spec.name!r}")
         self._tasks[spec.name] = spec
 
     def get(self, name: str) -> TaskSpec:

@@ -76,13 +76,15 @@ def check_bulk(jobs: Sequence[NewJob]) -> None:
         raise InvalidInput("unique keys are not supported in bulk inserts; submit those one by one")
 
 
-def row_to_job(row: Sequence[Any], to_dt: Callable[[Any], datetime | None],
-               from_json: Callable[[Any], Any]) -> Job:
+def row_to_job(
+    row: Sequence[Any], to_dt: Callable[[Any], datetime | None], from_json: Callable[[Any], Any]
+) -> Job:
     """Build a :class:`Job` from a row in :data:`JOB_COLUMNS` order."""
     error = from_json(row[16])
     run_at = to_dt(row[10])
     created_at = to_dt(row[11])
-    assert run_at is not None and created_at is not None
+    if run_at is None or created_at is None:
+        raise ValueError("a job row without run_at or created_at")
     return Job(
         id=row[0],
         tenant=row[1],

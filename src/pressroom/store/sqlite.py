@@ -52,6 +52,10 @@ def _dt(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
+def _at(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
 def _row_to_job(row: Sequence[Any]) -> Job:
     return c.row_to_job(row, _dt, c.loads_or_none)
 
@@ -211,12 +215,25 @@ class SQLiteStore:
         at = _ts(now)
         conn.execute(
             _Q["job_insert"],
-            (job_id, job.tenant, job.task, c.dumps(job.args), job.queue, job.priority, status,
-             job.max_attempts, job.timeout_s, _ts(run_at), at, c.dumps(job.metadata),
-             job.unique_key),
+            (
+                job_id,
+                job.tenant,
+                job.task,
+                c.dumps(job.args),
+                job.queue,
+                job.priority,
+                status,
+                job.max_attempts,
+                job.timeout_s,
+                _ts(run_at),
+                at,
+                c.dumps(job.metadata),
+                job.unique_key,
+            ),
         )
-        conn.execute(_Q["event_insert"],
-                     (job_id, at, EventKind.STATUS, c.dumps(c.status_event(status, 0))))
+        conn.execute(
+            _Q["event_insert"], (job_id, at, EventKind.STATUS, c.dumps(c.status_event(status, 0)))
+        )
         return job_id
 
     def job_insert(self, job: NewJob, *, now: datetime | None = None) -> tuple[Job, bool]:
@@ -240,9 +257,23 @@ class SQLiteStore:
         for job in jobs:
             job_id = new_id()
             status = c.initial_status(job, now)
-            rows.append((job_id, job.tenant, job.task, c.dumps(job.args), job.queue,
-                         job.priority, status, job.max_attempts, job.timeout_s,
-                         _ts(job.run_at or now), at, c.dumps(job.metadata), None))
+            rows.append(
+                (
+                    job_id,
+                    job.tenant,
+                    job.task,
+                    c.dumps(job.args),
+                    job.queue,
+                    job.priority,
+                    status,
+                    job.max_attempts,
+                    job.timeout_s,
+                    _ts(job.run_at or now),
+                    at,
+                    c.dumps(job.metadata),
+                    None,
+                )
+            )
             events.append((job_id, at, EventKind.STATUS, c.dumps(c.status_event(status, 0))))
         with self._write() as conn:
             conn.executemany(_Q["job_insert"], rows)
@@ -255,9 +286,15 @@ class SQLiteStore:
             return []
         now = params.now or utcnow()
         at = _ts(now)
+        reader = self._conn()
+        if not any(
+            reader.execute(_Q["claim_candidates"], (q, 1)).fetchone() for q in params.queues
+        ):
+            return []
         with self._write() as conn:
-            limits = {r[0]: r for r in conn.execute(
-                _Q["queue_limits_for"], (json.dumps(params.queues),))}
+            limits = {
+                r[0]: r for r in conn.execute(_Q["queue_limits_for"], (json.dumps(params.queues),))
+            }
             candidates: list[tuple[str, int, float]] = []
             for queue in params.queues:
                 want = params.limit
@@ -275,45 +312,68 @@ class SQLiteStore:
                 (params.worker_id, at, at + params.lease_s, json.dumps(chosen)),
             ).fetchall()
             jobs = [_row_to_job(r) for r in rows]
-            conn.executemany(_Q["event_insert"], [
-                (j.id, at, EventKind.STATUS, c.dumps(c.status_event(
-                    JobStatus.RUNNING, j.attempt, worker_id=params.worker_id)))
-                for j in jobs
-            ])
+            conn.executemany(
+                _Q["event_insert"],
+                [
+                    (
+                        j.id,
+                        at,
+                        EventKind.STATUS,
+                        c.dumps(
+                            c.status_event(JobStatus.RUNNING, j.attempt, worker_id=params.worker_id)
+                        ),
+                    )
+                    for j in jobs
+                ],
+            )
             if limits:
                 self._spend_tokens(conn, limits, jobs, at)
         jobs.sort(key=lambda j: (-j.priority, j.run_at, j.id))
         return jobs
 
-    def _allowance(self, conn: sqlite3.Connection, lim: Sequence[Any], want: int,
-                   at: float) -> int:
+    def _allowance(self, conn: sqlite3.Connection, lim: Sequence[Any], want: int, at: float) -> int:
         name, concurrency, rate_count, rate_period_s, tokens, refilled_at = lim
         running = 0
         if concurrency is not None:
             running = conn.execute(_Q["queue_running_count"], (name,)).fetchone()[0]
         allowed, _ = claim_allowance(
-            want, concurrency=concurrency, running=running, rate_count=rate_count,
-            rate_period_s=rate_period_s, tokens=tokens,
+            want,
+            concurrency=concurrency,
+            running=running,
+            rate_count=rate_count,
+            rate_period_s=rate_period_s,
+            tokens=tokens,
             elapsed_s=at - (refilled_at if refilled_at is not None else at),
         )
         return allowed
 
-    def _spend_tokens(self, conn: sqlite3.Connection, limits: dict[str, Sequence[Any]],
-                      jobs: list[Job], at: float) -> None:
+    def _spend_tokens(
+        self, conn: sqlite3.Connection, limits: dict[str, Sequence[Any]], jobs: list[Job], at: float
+    ) -> None:
         for name, lim in limits.items():
-            _, concurrency, rate_count, rate_period_s, tokens, refilled_at = lim
+            _, _, rate_count, rate_period_s, tokens, refilled_at = lim
             if rate_count is None:
                 continue
             _, level = claim_allowance(
-                0, concurrency=None, running=0, rate_count=rate_count,
-                rate_period_s=rate_period_s, tokens=tokens,
+                0,
+                concurrency=None,
+                running=0,
+                rate_count=rate_count,
+                rate_period_s=rate_period_s,
+                tokens=tokens,
                 elapsed_s=at - (refilled_at if refilled_at is not None else at),
             )
             started = sum(1 for j in jobs if j.queue == name)
             conn.execute(_Q["queue_tokens_update"], ((level or 0.0) - started, at, name))
 
-    def job_heartbeat(self, worker_id: str, held: Sequence[tuple[str, int]], lease_s: float,
-                      *, now: datetime | None = None) -> HeartbeatReply:
+    def job_heartbeat(
+        self,
+        worker_id: str,
+        held: Sequence[tuple[str, int]],
+        lease_s: float,
+        *,
+        now: datetime | None = None,
+    ) -> HeartbeatReply:
         """Extend leases of held jobs."""
         if not held:
             return HeartbeatReply(frozenset(), frozenset())
@@ -321,8 +381,9 @@ class SQLiteStore:
         cancel, lost = set(), set()
         with self._write() as conn:
             for job_id, attempt in held:
-                row = conn.execute(_Q["job_heartbeat"],
-                                   (expires, job_id, attempt, worker_id)).fetchone()
+                row = conn.execute(
+                    _Q["job_heartbeat"], (expires, job_id, attempt, worker_id)
+                ).fetchone()
                 if row is None:
                     lost.add(job_id)
                 elif row[0]:
@@ -339,31 +400,53 @@ class SQLiteStore:
         with self._write() as conn:
             for o in outcomes:
                 terminal = o.status in TERMINAL_STATUSES
-                cur = conn.execute(_Q["job_finish"], (
-                    o.status, at if terminal else None,
-                    None if o.result is None else c.dumps(o.result),
-                    None if o.error is None else c.dumps(c.error_json(o.error)),
-                    _ts(o.run_at) if o.run_at else None,
-                    o.status == JobStatus.SUCCEEDED, o.job_id, o.attempt,
-                ))
+                cur = conn.execute(
+                    _Q["job_finish"],
+                    (
+                        o.status,
+                        at if terminal else None,
+                        None if o.result is None else c.dumps(o.result),
+                        None if o.error is None else c.dumps(c.error_json(o.error)),
+                        _ts(o.run_at) if o.run_at else None,
+                        1 if o.status == JobStatus.QUEUED else 0,
+                        o.status == JobStatus.SUCCEEDED,
+                        o.job_id,
+                        o.attempt,
+                    ),
+                )
                 ok = cur.rowcount == 1
                 applied.append(ok)
                 if ok:
-                    events.extend((o.job_id, at, kind, c.dumps(data))
-                                  for kind, data in c.outcome_events(o))
+                    events.extend(
+                        (o.job_id, at, kind, c.dumps(data)) for kind, data in c.outcome_events(o)
+                    )
             conn.executemany(_Q["event_insert"], events)
         return applied
 
-    def job_progress(self, job_id: str, attempt: int, percent: float, message: str | None,
-                     *, now: datetime | None = None) -> bool:
+    def job_progress(
+        self,
+        job_id: str,
+        attempt: int,
+        percent: float,
+        message: str | None,
+        *,
+        now: datetime | None = None,
+    ) -> bool:
         """Record progress of a running attempt."""
         at = _ts(now or utcnow())
         with self._write() as conn:
             cur = conn.execute(_Q["job_progress"], (percent, message, job_id, attempt))
             if cur.rowcount != 1:
                 return False
-            conn.execute(_Q["event_insert"], (job_id, at, EventKind.PROGRESS, c.dumps(
-                {"attempt": attempt, "percent": percent, "message": message})))
+            conn.execute(
+                _Q["event_insert"],
+                (
+                    job_id,
+                    at,
+                    EventKind.PROGRESS,
+                    c.dumps({"attempt": attempt, "percent": percent, "message": message}),
+                ),
+            )
         return True
 
     def _get_in(self, conn: sqlite3.Connection, job_id: str, tenant: str | None) -> Job:
@@ -372,8 +455,9 @@ class SQLiteStore:
             raise NotFound(f"no job {job_id!r}")
         return _row_to_job(row)
 
-    def job_cancel(self, job_id: str, *, tenant: str | None = None,
-                   now: datetime | None = None) -> Job:
+    def job_cancel(
+        self, job_id: str, *, tenant: str | None = None, now: datetime | None = None
+    ) -> Job:
         """Cancel a waiting job, or flag a running one."""
         at = _ts(now or utcnow())
         with self._write() as conn:
@@ -383,30 +467,48 @@ class SQLiteStore:
             if job.status == JobStatus.RUNNING:
                 if not job.cancel_requested:
                     conn.execute(_Q["job_set_cancel_requested"], (job_id,))
-                    conn.execute(_Q["event_insert"], (job_id, at, EventKind.CANCEL_REQUESTED,
-                                                      c.dumps({"attempt": job.attempt})))
+                    conn.execute(
+                        _Q["event_insert"],
+                        (job_id, at, EventKind.CANCEL_REQUESTED, c.dumps({"attempt": job.attempt})),
+                    )
             else:
                 err = c.dumps(c.error_json(c.cancelled_error()))
                 conn.execute(_Q["job_set_cancelled"], (at, err, job_id))
-                conn.execute(_Q["event_insert"], (job_id, at, EventKind.STATUS, c.dumps(
-                    c.status_event(JobStatus.CANCELLED, job.attempt))))
+                conn.execute(
+                    _Q["event_insert"],
+                    (
+                        job_id,
+                        at,
+                        EventKind.STATUS,
+                        c.dumps(c.status_event(JobStatus.CANCELLED, job.attempt)),
+                    ),
+                )
             return self._get_in(conn, job_id, None)
 
-    def job_retry(self, job_id: str, *, tenant: str | None = None,
-                  now: datetime | None = None) -> Job:
+    def job_retry(
+        self, job_id: str, *, tenant: str | None = None, now: datetime | None = None
+    ) -> Job:
         """Queue a failed or cancelled job again."""
         at = _ts(now or utcnow())
         with self._write() as conn:
             job = self._get_in(conn, job_id, tenant)
             if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
-                raise Conflict(f"only failed or cancelled jobs can be retried; {job_id} is "
-                               f"{job.status.value}")
+                raise Conflict(
+                    f"only failed or cancelled jobs can be retried; {job_id} is {job.status.value}"
+                )
             try:
                 conn.execute(_Q["job_requeue"], (at, job.attempt + 1, job_id))
             except sqlite3.IntegrityError as exc:
                 raise Conflict(f"another live job holds unique key {job.unique_key!r}") from exc
-            conn.execute(_Q["event_insert"], (job_id, at, EventKind.STATUS, c.dumps(
-                c.status_event(JobStatus.QUEUED, job.attempt, retry=True))))
+            conn.execute(
+                _Q["event_insert"],
+                (
+                    job_id,
+                    at,
+                    EventKind.STATUS,
+                    c.dumps(c.status_event(JobStatus.QUEUED, job.attempt, retry=True)),
+                ),
+            )
             return self._get_in(conn, job_id, None)
 
     def job_delete(self, job_id: str, *, tenant: str | None = None) -> None:
@@ -418,19 +520,31 @@ class SQLiteStore:
             conn.execute(_Q["job_delete_events"], (job_id,))
             conn.execute(_Q["job_delete"], (job_id,))
 
-    def _rescue(self, conn: sqlite3.Connection, rows: Sequence[Sequence[Any]], at: float,
-                error: Any) -> list[str]:
+    def _rescue(
+        self, conn: sqlite3.Connection, rows: Sequence[Sequence[Any]], at: float, error: Any
+    ) -> list[str]:
         rescued = []
         for job_id, attempt, max_attempts, cancel_requested in rows:
             target = c.rescue_target(attempt, max_attempts, bool(cancel_requested))
             terminal = target in TERMINAL_STATUSES
             err = c.cancelled_error() if target == JobStatus.CANCELLED else error
-            conn.execute(_Q["job_rescue_one"], (
-                target, at, at if terminal else None, c.dumps(c.error_json(err)), job_id, attempt))
-            conn.execute(_Q["event_insert"], (job_id, at, EventKind.ERROR, c.dumps(
-                {"attempt": attempt, **err.to_dict()})))
-            conn.execute(_Q["event_insert"], (job_id, at, EventKind.STATUS, c.dumps(
-                c.status_event(target, attempt, rescued=True))))
+            conn.execute(
+                _Q["job_rescue_one"],
+                (target, at, at if terminal else None, c.dumps(c.error_json(err)), job_id, attempt),
+            )
+            conn.execute(
+                _Q["event_insert"],
+                (job_id, at, EventKind.ERROR, c.dumps({"attempt": attempt, **err.to_dict()})),
+            )
+            conn.execute(
+                _Q["event_insert"],
+                (
+                    job_id,
+                    at,
+                    EventKind.STATUS,
+                    c.dumps(c.status_event(target, attempt, rescued=True)),
+                ),
+            )
             rescued.append(job_id)
         return rescued
 
@@ -455,10 +569,18 @@ class SQLiteStore:
         at = _ts(now or utcnow())
         with self._write() as conn:
             rows = conn.execute(_Q["job_promote"], (at,)).fetchall()
-            conn.executemany(_Q["event_insert"], [
-                (job_id, at, EventKind.STATUS, c.dumps(c.status_event(JobStatus.QUEUED, attempt)))
-                for job_id, attempt in rows
-            ])
+            conn.executemany(
+                _Q["event_insert"],
+                [
+                    (
+                        job_id,
+                        at,
+                        EventKind.STATUS,
+                        c.dumps(c.status_event(JobStatus.QUEUED, attempt)),
+                    )
+                    for job_id, attempt in rows
+                ],
+            )
         return len(rows)
 
     def job_purge(self, finished_before: datetime) -> int:
@@ -482,9 +604,21 @@ class SQLiteStore:
 
     def job_list(self, flt: JobFilter) -> list[Job]:
         """Jobs matching the filter, newest first."""
-        rows = self._conn().execute(_Q["job_list"], (
-            flt.tenant, flt.status.value if flt.status else None, flt.queue, flt.task,
-            flt.before, flt.limit)).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                _Q["job_list"],
+                (
+                    flt.tenant,
+                    flt.status.value if flt.status else None,
+                    flt.queue,
+                    flt.task,
+                    flt.before,
+                    flt.limit,
+                ),
+            )
+            .fetchall()
+        )
         return [_row_to_job(r) for r in rows]
 
     def job_events(self, job_id: str, *, after_seq: int = 0, limit: int = 1000) -> list[JobEvent]:
@@ -492,9 +626,7 @@ class SQLiteStore:
         rows = self._conn().execute(_Q["job_events"], (job_id, after_seq, limit)).fetchall()
         out = []
         for seq, jid, at, kind, data in rows:
-            when = _dt(at)
-            assert when is not None
-            out.append(c.make_event(seq, jid, when, kind, json.loads(data)))
+            out.append(c.make_event(seq, jid, _at(at), kind, json.loads(data)))
         return out
 
     def job_stats(self, *, tenant: str | None = None) -> Stats:
@@ -515,9 +647,19 @@ class SQLiteStore:
     def worker_upsert(self, info: WorkerInfo) -> None:
         """Register or refresh a worker."""
         with self._write() as conn:
-            conn.execute(_Q["worker_upsert"], (
-                info.id, info.host, info.pid, json.dumps(info.queues), info.concurrency,
-                _ts(info.started_at), _ts(info.last_heartbeat_at), json.dumps(info.running)))
+            conn.execute(
+                _Q["worker_upsert"],
+                (
+                    info.id,
+                    info.host,
+                    info.pid,
+                    json.dumps(info.queues),
+                    info.concurrency,
+                    _ts(info.started_at),
+                    _ts(info.last_heartbeat_at),
+                    json.dumps(info.running),
+                ),
+            )
 
     def worker_delete(self, worker_id: str) -> None:
         """Remove a worker."""
@@ -528,11 +670,21 @@ class SQLiteStore:
         """All workers."""
         out = []
         for wid, host, pid, queues, conc, started, beat, running in self._conn().execute(
-                _Q["worker_list"]):
-            s, b = _dt(started), _dt(beat)
-            assert s is not None and b is not None
-            out.append(WorkerInfo(wid, host, pid, tuple(json.loads(queues)), conc, s, b,
-                                  tuple(json.loads(running))))
+            _Q["worker_list"]
+        ):
+            s, b = _at(started), _at(beat)
+            out.append(
+                WorkerInfo(
+                    wid,
+                    host,
+                    pid,
+                    tuple(json.loads(queues)),
+                    conc,
+                    s,
+                    b,
+                    tuple(json.loads(running)),
+                )
+            )
         return out
 
     def worker_prune(self, silent_since: datetime) -> list[str]:
@@ -540,8 +692,9 @@ class SQLiteStore:
         with self._write() as conn:
             return [r[0] for r in conn.execute(_Q["worker_prune"], (_ts(silent_since),))]
 
-    def leader_attempt_elect(self, name: str, node_id: str, ttl_s: float, *,
-                             now: datetime | None = None) -> bool:
+    def leader_attempt_elect(
+        self, name: str, node_id: str, ttl_s: float, *, now: datetime | None = None
+    ) -> bool:
         """Take or keep a leadership lease."""
         at = _ts(now or utcnow())
         with self._write() as conn:
@@ -549,8 +702,9 @@ class SQLiteStore:
             row = conn.execute(_Q["leader_get"], (name,)).fetchone()
         return bool(row and row[0] == node_id)
 
-    def cron_enqueue(self, name: str, tick: datetime, job: NewJob, *,
-                     now: datetime | None = None) -> bool:
+    def cron_enqueue(
+        self, name: str, tick: datetime, job: NewJob, *, now: datetime | None = None
+    ) -> bool:
         """Enqueue a cron tick's job exactly once."""
         now = now or utcnow()
         with self._write() as conn:
@@ -568,9 +722,17 @@ class SQLiteStore:
             if limits.concurrency is None and limits.rate_count is None:
                 conn.execute(_Q["queue_limits_delete"], (limits.name,))
                 return
-            conn.execute(_Q["queue_limits_set"], (
-                limits.name, limits.concurrency, limits.rate_count, limits.rate_period_s,
-                None, None))
+            conn.execute(
+                _Q["queue_limits_set"],
+                (
+                    limits.name,
+                    limits.concurrency,
+                    limits.rate_count,
+                    limits.rate_period_s,
+                    None,
+                    None,
+                ),
+            )
 
     def queue_limits_list(self) -> list[QueueLimits]:
         """Queues with limits."""

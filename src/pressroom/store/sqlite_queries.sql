@@ -47,6 +47,7 @@ RETURNING cancel_requested
 UPDATE jobs
 SET status = ?, finished_at = ?, result = ?, error = ?, run_at = coalesce(?, run_at),
     worker_id = NULL, lease_expires_at = NULL,
+    max_attempts = max_attempts + ?,
     progress_percent = CASE WHEN ? THEN 100 ELSE progress_percent END
 WHERE id = ? AND attempt = ? AND status = 'running'
 

@@ -1,0 +1,5 @@
+"""The ``pressroom`` command line."""
+
+from pressroom.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,135 @@
+"""``pressroom``: migrate, run workers, submit and inspect jobs over the configured database."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+import click
+
+from pressroom._version import __version__
+from pressroom.core.errors import PressroomError
+from pressroom.core.tasks import load_task_modules
+from pressroom.service import Pressroom
+from pressroom.settings import Settings, split_list
+from pressroom.store import open_store
+
+
+class Context:
+    """What the top-level options resolve to, shared by every subcommand."""
+
+    def __init__(self, database_url: str, tasks: tuple[str, ...]) -> None:
+        """Remember the options; connect lazily."""
+        self.database_url = database_url
+        self.tasks = tasks
+        self._service: Pressroom | None = None
+
+    def service(self) -> Pressroom:
+        """The service over the configured store, with task modules loaded."""
+        if self._service is None:
+            load_task_modules(self.tasks)
+            self._service = Pressroom(open_store(self.database_url))
+        return self._service
+
+
+class _Group(click.Group):
+    """Turns Pressroom's own errors into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PressroomError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="pressroom")
+@click.option(
+    "--database-url",
+    envvar="PRESSROOM_DATABASE_URL",
+    default=None,
+    help="Database URL (default: a SQLite file under ./pressroom-data/).",
+)
+@click.option(
+    "--tasks",
+    "tasks",
+    envvar="PRESSROOM_TASKS",
+    default="",
+    help="Comma-separated modules whose @task functions to load.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None, tasks: str, verbose: bool) -> None:
+    """Pressroom: asynchronous document generation on a durable job queue."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = Context(database_url or Settings.from_env().database_url, split_list(tasks))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    from pressroom.cli import jobs, worker  # noqa: F401 - registers the subcommands
+
+    try:
+        cli.main(prog_name="pressroom", standalone_mode=False)
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+
+
+def echo_json(value: Any) -> None:
+    """Print a value as indented JSON."""
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+@cli.command()
+@click.pass_obj
+def migrate(obj: Context) -> None:
+    """Create or upgrade the database schema."""
+    store = open_store(obj.database_url)
+    applied = store.migrate()
+    current, _ = store.schema_version()
+    store.close()
+    if applied:
+        click.echo(f"applied migrations {', '.join(map(str, applied))}; schema at {current}")
+    else:
+        click.echo(f"schema is current (version {current})")
+
+
+@cli.command()
+@click.option(
+    "--older-than",
+    "older_than",
+    default="30d",
+    show_default=True,
+    help="Age of finished jobs to delete: seconds, or with s/m/h/d.",
+)
+@click.pass_obj
+def purge(obj: Context, older_than: str) -> None:
+    """Delete finished jobs (and their events) older than the given age."""
+    n = obj.service().purge(parse_duration(older_than))
+    click.echo(f"purged {n} job(s)")
+
+
+def parse_duration(text: str) -> float:
+    """``90`` or ``90s``, ``15m``, ``12h``, ``30d`` → seconds; a click error otherwise."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    raw = text.strip().lower()
+    scale = units.get(raw[-1:])
+    number = raw[:-1] if scale else raw
+    try:
+        value = float(number) * (scale or 1)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a duration like 90s, 15m, 12h or 30d") from None
+    if value < 0:
+        raise click.BadParameter("a duration cannot be negative")
+    return value

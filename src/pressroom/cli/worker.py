@@ -1,0 +1,96 @@
+"""``pressroom worker``: run a worker node."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from pressroom.cli.main import Context, cli
+from pressroom.settings import split_list
+from pressroom.worker.config import WorkerConfig
+from pressroom.worker.supervisor import Supervisor
+
+
+@cli.command()
+@click.option(
+    "--concurrency",
+    "-c",
+    type=int,
+    default=None,
+    help="Child processes running jobs (default: CPU cores).",
+)
+@click.option(
+    "--queues",
+    "-q",
+    default="default",
+    show_default=True,
+    help="Comma-separated queues to take jobs from.",
+)
+@click.option(
+    "--max-jobs-per-child",
+    type=int,
+    default=1000,
+    show_default=True,
+    help="Recycle a child after this many jobs (0: never).",
+)
+@click.option(
+    "--max-memory-mb",
+    type=float,
+    default=None,
+    help="Recycle a child whose memory (RSS) grows above this.",
+)
+@click.option(
+    "--lease",
+    type=float,
+    default=15.0,
+    show_default=True,
+    help="Seconds a claimed job stays reserved without a heartbeat.",
+)
+@click.option(
+    "--grace",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="On SIGTERM, seconds running jobs get to finish before being given back.",
+)
+@click.option(
+    "--prefetch",
+    type=int,
+    default=None,
+    help="Jobs claimed ahead of free children (default: automatic).",
+)
+@click.option(
+    "--retention",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Days to keep finished jobs before purging them.",
+)
+@click.pass_obj
+def worker(
+    obj: Context,
+    concurrency: int | None,
+    queues: str,
+    max_jobs_per_child: int,
+    max_memory_mb: float | None,
+    lease: float,
+    grace: float,
+    prefetch: int | None,
+    retention: float,
+) -> None:
+    """Run a worker node: claim jobs from the queues and run them in child processes."""
+    config = WorkerConfig(
+        database_url=obj.database_url,
+        concurrency=concurrency or os.cpu_count() or 1,
+        queues=split_list(queues),
+        task_modules=obj.tasks,
+        lease_s=lease,
+        grace_s=grace,
+        max_jobs_per_child=max_jobs_per_child,
+        max_memory_mb=max_memory_mb,
+        prefetch=prefetch,
+        retention_s=retention * 86400,
+    )
+    sys.exit(Supervisor(config).run())

@@ -1,0 +1,1 @@
+"""Workers: a supervisor process that talks to the store and child processes that run jobs."""

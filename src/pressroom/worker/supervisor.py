@@ -1,0 +1,526 @@
+"""The supervisor: one process per node that claims jobs, feeds child processes, and keeps leases.
+
+It is the only part of a node that talks to the database. Its loop waits on the children's pipes,
+their process sentinels, the store's wake-up hints and its own signal pipe, then: reads results,
+replaces dead children, writes outcomes in batches (fenced by attempt), extends leases, enforces
+timeouts and cancellations by killing the child, runs maintenance, and claims more work.
+
+Signals: SIGTERM or SIGINT drain (stop claiming, give back waiting jobs, let running jobs finish
+within the grace period, then give back the rest); a second SIGINT stops at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from types import FrameType
+from typing import Any
+
+import psutil
+
+from pressroom.core import retry
+from pressroom.core.errors import SchemaOutOfDate
+from pressroom.core.ids import new_id
+from pressroom.core.models import ClaimParams, Job, JobError, Outcome, WorkerInfo, utcnow
+from pressroom.core.ports import Store
+from pressroom.core.tasks import load_task_modules, registry
+from pressroom.store import open_store
+from pressroom.worker import child as proto
+from pressroom.worker.config import WorkerConfig
+from pressroom.worker.maintenance import Maintenance
+
+log = logging.getLogger("pressroom.worker")
+_ctx = multiprocessing.get_context("spawn")
+FAST_JOB_MS = 20.0
+
+
+@dataclass
+class _Running:
+    job: Job
+    started: float
+    deadline: float | None
+    cancel_deadline: float | None = None
+
+
+@dataclass
+class _Child:
+    proc: BaseProcess
+    conn: Connection
+    cancel: Any
+    ready: bool = False
+    retiring: bool = False
+    running: _Running | None = None
+    jobs_done: int = 0
+    rss_checked: float = field(default_factory=time.monotonic)
+
+
+class Supervisor:
+    """Runs one worker node until it is told to stop."""
+
+    def __init__(self, config: WorkerConfig, *, store: Store | None = None) -> None:
+        """Prepare (but do not start) a node; ``store`` overrides ``config.database_url``."""
+        self.config = config
+        self.id = new_id()
+        self._store = store
+        self._children: list[_Child] = []
+        self._buffer: list[Job] = []
+        self._outcomes: list[Outcome] = []
+        self._progress: dict[str, tuple[int, float, str | None]] = {}
+        self._draining = False
+        self._drain_deadline = 0.0
+        self._stop_now = False
+        self._claim_again = True
+        self._next_poll = 0.0
+        self._next_heartbeat = 0.0
+        self._next_cancel_poll = 0.0
+        self._db_retry_at = 0.0
+        self._db_backoff = 0.1
+        self._ewma_ms = 1000.0
+        self._fatal: str | None = None
+        self.completed = 0
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        os.set_blocking(self._wake_r, False)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def request_stop(self, *, now: bool = False) -> None:
+        """Begin draining (or stop at once); safe to call from a signal handler or twice."""
+        if now or self._draining:
+            self._stop_now = now or self._stop_now
+        if not self._draining:
+            self._draining = True
+            self._drain_deadline = time.monotonic() + self.config.grace_s
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        first = not self._draining
+        log.warning(
+            "received %s: %s", signal.Signals(signum).name, "draining" if first else "stopping now"
+        )
+        self.request_stop(now=not first and signum == signal.SIGINT)
+
+    def run(self) -> int:
+        """Run until stopped; return the process exit code."""
+        load_task_modules(self.config.task_modules)
+        store = self._store or open_store(self.config.database_url)
+        current, latest = store.schema_version()
+        if current != latest:
+            raise SchemaOutOfDate(
+                f"database schema is at version {current}, this Pressroom needs {latest}: "
+                "run `pressroom migrate`"
+            )
+        self.store = store
+        self.listener = store.listener()
+        self.maintenance = Maintenance(
+            store,
+            self.id,
+            registry,
+            retention_s=self.config.retention_s,
+            rescue_every_s=self.config.rescue_every_s,
+            promote_every_s=self.config.promote_every_s,
+        )
+        self._started_at = utcnow()
+        self._upsert_worker()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._on_signal)
+        for _ in range(self.config.concurrency):
+            self._spawn()
+        log.info(
+            "worker %s started: %d children, queues %s, store %s",
+            self.id,
+            self.config.concurrency,
+            ",".join(self.config.queues),
+            store.url,
+        )
+        try:
+            while not self._finished():
+                self._turn()
+        finally:
+            self._shutdown()
+        if self._fatal:
+            log.error("%s", self._fatal)
+            return 2
+        return 0
+
+    def _finished(self) -> bool:
+        if self._fatal:
+            return True
+        if not self._draining:
+            return False
+        busy = any(c.running for c in self._children)
+        return self._stop_now or not busy or time.monotonic() >= self._drain_deadline
+
+    def _shutdown(self) -> None:
+        for child in self._children:
+            if child.running:
+                self._outcomes.append(
+                    retry.released(child.running.job.id, child.running.job.attempt)
+                )
+                child.running = None
+            self._kill(child)
+        self._children.clear()
+        self._release_buffer()
+        deadline = time.monotonic() + 10
+        while (self._outcomes or self._progress) and time.monotonic() < deadline:
+            if not self._flush():
+                time.sleep(0.2)
+        try:
+            self.store.worker_delete(self.id)
+        except Exception:
+            log.warning("could not remove worker row", exc_info=True)
+        self.listener.close()
+        if self._store is None:
+            self.store.close()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+        log.info("worker %s stopped after %d job(s)", self.id, self.completed)
+
+    # --- children -------------------------------------------------------------------------------
+    def _spawn(self) -> None:
+        parent, child_end = _ctx.Pipe()
+        flag = _ctx.RawValue("b", 0)
+        proc = _ctx.Process(
+            target=proto.child_main,
+            args=(child_end, flag, self.config.task_modules, os.getpid()),
+            name="pressroom-child",
+            daemon=True,
+        )
+        proc.start()
+        child_end.close()
+        self._children.append(_Child(proc=proc, conn=parent, cancel=flag))
+
+    def _kill(self, child: _Child) -> None:
+        if child.proc.is_alive():
+            child.proc.kill()
+        child.proc.join(5)
+        child.conn.close()
+
+    def _replace(self, child: _Child) -> None:
+        self._kill(child)
+        self._children.remove(child)
+        if not self._draining:
+            self._spawn()
+
+    def _read(self, child: _Child) -> None:
+        while True:
+            try:
+                if not child.conn.poll():
+                    return
+                msg = child.conn.recv()
+            except (EOFError, OSError):
+                return
+            kind = msg[0]
+            if kind == proto.READY:
+                child.ready = True
+            elif kind == proto.PROGRESS:
+                _, job_id, attempt, percent, text = msg
+                self._progress[job_id] = (attempt, percent, text)
+            elif kind == proto.DONE:
+                self._on_done(child, msg)
+            elif kind == "fatal":
+                self._fatal = f"worker child could not start: {msg[1]}"
+
+    def _on_done(self, child: _Child, msg: tuple[Any, ...]) -> None:
+        _, job_id, attempt, status, result, error = msg
+        running = child.running
+        child.running = None
+        child.jobs_done += 1
+        self.completed += 1
+        if running is None or running.job.id != job_id:
+            return
+        elapsed_ms = (time.monotonic() - running.started) * 1000
+        self._ewma_ms = 0.8 * self._ewma_ms + 0.2 * elapsed_ms
+        self._progress.pop(job_id, None)
+        job = running.job
+        if status == "ok":
+            self._outcomes.append(retry.success(job_id, attempt, result))
+        elif status == "cancelled":
+            self._outcomes.append(retry.cancelled(job_id, attempt))
+        else:
+            err = JobError(
+                error["type"], error["message"], error["traceback"], retryable=error["retryable"]
+            )
+            self._outcomes.append(retry.failure(job_id, attempt, job.max_attempts, err, utcnow()))
+        self._maybe_recycle(child)
+
+    def _maybe_recycle(self, child: _Child) -> None:
+        cfg = self.config
+        if cfg.max_jobs_per_child and child.jobs_done >= cfg.max_jobs_per_child:
+            child.retiring = True
+        now = time.monotonic()
+        if cfg.max_memory_mb and now - child.rss_checked > 1.0:
+            child.rss_checked = now
+            try:
+                rss_mb = psutil.Process(child.proc.pid).memory_info().rss / 2**20
+            except psutil.Error:
+                rss_mb = 0.0
+            if rss_mb > cfg.max_memory_mb:
+                log.info(
+                    "recycling child %s: %.0f MB over %.0f MB",
+                    child.proc.pid,
+                    rss_mb,
+                    cfg.max_memory_mb,
+                )
+                child.retiring = True
+        if child.retiring:
+            self._replace(child)
+
+    def _reap(self) -> None:
+        for child in list(self._children):
+            if child.proc.is_alive():
+                continue
+            self._read(child)
+            if child.running:
+                job = child.running.job
+                code = child.proc.exitcode
+                how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+                err = JobError("WorkerDied", f"the worker process running this job died ({how})")
+                self._outcomes.append(
+                    retry.failure(job.id, job.attempt, job.max_attempts, err, utcnow())
+                )
+                log.warning("child %s died (%s) while running job %s", child.proc.pid, how, job.id)
+                child.running = None
+            self._replace(child)
+
+    # --- the loop -------------------------------------------------------------------------------
+    def _turn(self) -> None:
+        objects: list[Any] = [self._wake_r]
+        for child in self._children:
+            objects.append(child.conn)
+            objects.append(child.proc.sentinel)
+        fd = self.listener.fileno()
+        if fd is not None:
+            objects.append(fd)
+        ready = wait(objects, self._wait_timeout())
+        if self._wake_r in ready:
+            with contextlib.suppress(BlockingIOError):
+                os.read(self._wake_r, 512)
+        for child in list(self._children):
+            self._read(child)
+        self._reap()
+        now = time.monotonic()
+        if now >= self._db_retry_at:
+            self._flush()
+            self._timers(now)
+        self._enforce_deadlines(now)
+        woke = fd is not None and fd in ready
+        if self._capacity() > 0 and not self._draining:
+            try:
+                woke = self.listener.poll() or woke
+            except Exception:  # noqa: BLE001 - a broken listener only costs latency
+                woke = True
+        self._dispatch()
+        if self._should_claim(woke, now):
+            self._claim(now)
+            self._dispatch()
+
+    def _wait_timeout(self) -> float:
+        if self._outcomes and time.monotonic() >= self._db_retry_at:
+            return 0.0
+        timeout = max(0.0, self._next_heartbeat - time.monotonic())
+        if self._capacity() > 0 and not self._draining:
+            if self._claim_again:
+                return 0.0
+            timeout = min(timeout, max(0.0, self._next_poll - time.monotonic()))
+            if self.listener.fileno() is None:
+                timeout = min(timeout, self.listener.poll_interval_s)
+        if any(c.running for c in self._children):
+            timeout = min(timeout, self.config.cancel_poll_s)
+        if self._draining:
+            timeout = min(timeout, max(0.0, self._drain_deadline - time.monotonic()))
+        return min(timeout, 0.25)
+
+    def _capacity(self) -> int:
+        idle = sum(1 for c in self._children if c.running is None and not c.retiring)
+        if self.config.prefetch is not None:
+            target = self.config.prefetch
+        else:
+            target = self.config.concurrency if self._ewma_ms < FAST_JOB_MS else 0
+        return idle + target - len(self._buffer)
+
+    def _should_claim(self, woke: bool, now: float) -> bool:
+        if self._draining or self._fatal or now < self._db_retry_at or self._capacity() <= 0:
+            return False
+        return woke or self._claim_again or now >= self._next_poll
+
+    def _claim(self, now: float) -> None:
+        want = self._capacity()
+        try:
+            jobs = self.store.job_claim(
+                ClaimParams(self.id, self.config.queues, want, self.config.lease_s)
+            )
+        except Exception:  # noqa: BLE001 - a database outage pauses claiming, never crashes
+            self._db_failed("claim")
+            return
+        self._db_ok()
+        self._buffer.extend(jobs)
+        self._claim_again = len(jobs) >= want
+        self._next_poll = now + self.config.poll_s
+
+    def _dispatch(self) -> None:
+        for child in self._children:
+            if not self._buffer:
+                return
+            if child.running is None and child.ready and not child.retiring:
+                job = self._buffer.pop(0)
+                now = time.monotonic()
+                deadline = now + job.timeout_s if job.timeout_s else None
+                child.cancel.value = 0
+                try:
+                    child.conn.send(
+                        (
+                            proto.RUN,
+                            job.id,
+                            job.attempt,
+                            job.max_attempts,
+                            job.queue,
+                            job.task,
+                            job.args,
+                        )
+                    )
+                except OSError:
+                    self._buffer.insert(0, job)
+                    continue
+                child.running = _Running(job, now, deadline)
+
+    def _held(self) -> list[tuple[str, int]]:
+        held = [(c.running.job.id, c.running.job.attempt) for c in self._children if c.running]
+        held += [(j.id, j.attempt) for j in self._buffer]
+        held += [(o.job_id, o.attempt) for o in self._outcomes]
+        return held
+
+    # --- writes ---------------------------------------------------------------------------------
+    def _flush(self) -> bool:
+        """Write pending outcomes and progress; keep them for a retry if the database fails."""
+        try:
+            if self._outcomes:
+                batch = self._outcomes[:500]
+                applied = self.store.job_finish(batch)
+                del self._outcomes[: len(batch)]
+                stale = applied.count(False)
+                if stale:
+                    log.info("%d outcome(s) were stale (the job was rescued meanwhile)", stale)
+            while self._progress:
+                job_id, (attempt, percent, text) = next(iter(self._progress.items()))
+                self.store.job_progress(job_id, attempt, percent, text)
+                self._progress.pop(job_id, None)
+        except Exception:  # noqa: BLE001 - outcomes stay queued in memory until the store is back
+            self._db_failed("write outcomes")
+            return False
+        self._db_ok()
+        return True
+
+    def _db_failed(self, what: str) -> None:
+        log.warning(
+            "database unavailable (%s); retrying in %.1fs",
+            what,
+            self._db_backoff,
+            exc_info=log.isEnabledFor(logging.DEBUG),
+        )
+        self._db_retry_at = time.monotonic() + self._db_backoff
+        self._db_backoff = min(self._db_backoff * 2, 5.0)
+
+    def _db_ok(self) -> None:
+        self._db_backoff = 0.1
+
+    def _timers(self, now: float) -> None:
+        try:
+            if now >= self._next_heartbeat:
+                self._next_heartbeat = now + self.config.heartbeat_s
+                self._heartbeat()
+            if now >= self._next_cancel_poll:
+                self._next_cancel_poll = now + self.config.cancel_poll_s
+                self._poll_cancellations()
+            if self.config.maintenance and not self._draining:
+                self.maintenance.run_due()
+        except Exception:  # noqa: BLE001 - retried at the next turn
+            self._db_failed("heartbeat")
+            return
+        if self._draining:
+            self._release_buffer()
+
+    def _heartbeat(self) -> None:
+        held = self._held()
+        reply = self.store.job_heartbeat(self.id, held, self.config.lease_s)
+        self._upsert_worker()
+        for job_id in reply.lost:
+            self._drop_lost(job_id)
+        if reply.cancel_requested:
+            self._start_cancel(reply.cancel_requested)
+
+    def _upsert_worker(self) -> None:
+        running = tuple(c.running.job.id for c in self._children if c.running)
+        self.store.worker_upsert(
+            WorkerInfo(
+                self.id,
+                socket.gethostname(),
+                os.getpid(),
+                self.config.queues,
+                self.config.concurrency,
+                self._started_at,
+                utcnow(),
+                running,
+            )
+        )
+
+    def _poll_cancellations(self) -> None:
+        ids = [c.running.job.id for c in self._children if c.running]
+        ids += [j.id for j in self._buffer]
+        if ids:
+            wanted = self.store.job_cancel_requested(ids)
+            if wanted:
+                self._start_cancel(wanted)
+
+    def _start_cancel(self, job_ids: frozenset[str] | set[str]) -> None:
+        for job in [j for j in self._buffer if j.id in job_ids]:
+            self._buffer.remove(job)
+            self._outcomes.append(retry.cancelled(job.id, job.attempt, "cancelled before start"))
+        for child in self._children:
+            run = child.running
+            if run and run.job.id in job_ids and run.cancel_deadline is None:
+                child.cancel.value = 1
+                run.cancel_deadline = time.monotonic() + self.config.cancel_grace_s
+
+    def _drop_lost(self, job_id: str) -> None:
+        self._buffer = [j for j in self._buffer if j.id != job_id]
+        for child in list(self._children):
+            if child.running and child.running.job.id == job_id:
+                log.warning("job %s was rescued elsewhere; stopping its stale run", job_id)
+                child.running = None
+                self._replace(child)
+
+    def _enforce_deadlines(self, now: float) -> None:
+        for child in list(self._children):
+            run = child.running
+            if run is None:
+                continue
+            job = run.job
+            if run.cancel_deadline is not None and now >= run.cancel_deadline:
+                child.running = None
+                self._outcomes.append(retry.cancelled(job.id, job.attempt))
+                log.info("job %s cancelled; stopped its process", job.id)
+                self._replace(child)
+            elif run.deadline is not None and now >= run.deadline:
+                child.running = None
+                err = JobError(
+                    "Timeout", f"the job ran longer than its timeout of {job.timeout_s}s"
+                )
+                self._outcomes.append(
+                    retry.failure(job.id, job.attempt, job.max_attempts, err, utcnow())
+                )
+                log.info("job %s timed out after %ss; stopped its process", job.id, job.timeout_s)
+                self._replace(child)
+
+    def _release_buffer(self) -> None:
+        while self._buffer:
+            job = self._buffer.pop()
+            self._outcomes.append(retry.released(job.id, job.attempt))
