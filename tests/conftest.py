@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from pressroom.core.ports import Store
+from pressroom.service import Pressroom
 from pressroom.store import open_store
+from pressroom.testing import WorkerProcess
 
 PG_URL = os.environ.get("PRESSROOM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 STORE_KINDS = ("sqlite", "postgres", "memory")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _with_db(url: str, db: str) -> str:
@@ -102,3 +106,34 @@ def store(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> Iterato
 def pytest_report_header(config: pytest.Config) -> str:
     """Say which PostgreSQL the suite uses, so a CI log shows that it ran."""
     return f"pressroom: PostgreSQL tests use {PG_URL} (CI={IN_CI})"
+
+
+@pytest.fixture
+def service(store_url: str) -> Iterator[Pressroom]:
+    """A service over the test store, with the test tasks loaded."""
+    from pressroom.core.tasks import load_task_modules
+
+    load_task_modules(["tests.worker_tasks"])
+    store: Store = open_store(store_url)
+    yield Pressroom(store)
+    store.close()
+
+
+@pytest.fixture
+def start_worker(store_url: str, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start ``pressroom worker`` subprocesses; every one is stopped after the test."""
+    started: list[WorkerProcess] = []
+    env = {
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "PRESSROOM_TASKS": "tests.worker_tasks",
+    }
+
+    def start(*args: str, tasks: str = "tests.worker_tasks") -> WorkerProcess:
+        log = str(tmp_path / f"worker-{len(started)}.log")
+        w = WorkerProcess(store_url, *args, env={**env, "PRESSROOM_TASKS": tasks}, log_path=log)
+        started.append(w.start())
+        return w
+
+    yield start
+    for w in started:
+        w.stop(timeout=15)

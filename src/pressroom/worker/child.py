@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import traceback
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -49,23 +50,19 @@ def error_payload(exc: BaseException, *, retryable: bool) -> dict[str, Any]:
 
 
 def run_one(
-    conn: Connection,
-    cancel_flag: Any,
     message: tuple[Any, ...],
+    report: Callable[[str, int, float, str | None], None],
+    is_cancelled: Callable[[], bool],
 ) -> tuple[Any, ...]:
     """Run the job a ``run`` message describes; return the ``done`` message to send back."""
     _, job_id, attempt, max_attempts, queue, task_name, args = message
-
-    def report(percent: float, text: str | None) -> None:
-        conn.send((PROGRESS, job_id, attempt, percent, text))
-
     ctx = JobContext(
         job_id,
         attempt,
         max_attempts=max_attempts,
         queue=queue,
-        report_progress=report,
-        is_cancelled=lambda: bool(cancel_flag.value),
+        report_progress=lambda percent, text: report(job_id, attempt, percent, text),
+        is_cancelled=is_cancelled,
     )
     try:
         spec = registry.get(task_name)
@@ -103,7 +100,11 @@ def child_main(
             return
         if message[0] == EXIT:
             return
-        reply = run_one(conn, cancel_flag, message)
+
+        def report(job_id: str, attempt: int, percent: float, text: str | None) -> None:
+            conn.send((PROGRESS, job_id, attempt, percent, text))
+
+        reply = run_one(message, report, lambda: bool(cancel_flag.value))
         try:
             conn.send(reply)
         except (BrokenPipeError, OSError):

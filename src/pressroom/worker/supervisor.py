@@ -239,7 +239,6 @@ class Supervisor:
             return
         elapsed_ms = (time.monotonic() - running.started) * 1000
         self._ewma_ms = 0.8 * self._ewma_ms + 0.2 * elapsed_ms
-        self._progress.pop(job_id, None)
         job = running.job
         if status == "ok":
             self._outcomes.append(retry.success(job_id, attempt, result))
@@ -340,7 +339,7 @@ class Supervisor:
         return min(timeout, 0.25)
 
     def _capacity(self) -> int:
-        idle = sum(1 for c in self._children if c.running is None and not c.retiring)
+        idle = sum(1 for c in self._children if c.ready and c.running is None and not c.retiring)
         if self.config.prefetch is not None:
             target = self.config.prefetch
         else:
@@ -402,6 +401,10 @@ class Supervisor:
     def _flush(self) -> bool:
         """Write pending outcomes and progress; keep them for a retry if the database fails."""
         try:
+            while self._progress:
+                job_id, (attempt, percent, text) = next(iter(self._progress.items()))
+                self.store.job_progress(job_id, attempt, percent, text)
+                self._progress.pop(job_id, None)
             if self._outcomes:
                 batch = self._outcomes[:500]
                 applied = self.store.job_finish(batch)
@@ -409,10 +412,6 @@ class Supervisor:
                 stale = applied.count(False)
                 if stale:
                     log.info("%d outcome(s) were stale (the job was rescued meanwhile)", stale)
-            while self._progress:
-                job_id, (attempt, percent, text) = next(iter(self._progress.items()))
-                self.store.job_progress(job_id, attempt, percent, text)
-                self._progress.pop(job_id, None)
         except Exception:  # noqa: BLE001 - outcomes stay queued in memory until the store is back
             self._db_failed("write outcomes")
             return False
