@@ -83,7 +83,7 @@ def worker(
     """Run a worker node: claim jobs from the queues and run them in child processes."""
     config = WorkerConfig(
         database_url=obj.database_url,
-        concurrency=concurrency or os.cpu_count() or 1,
+        concurrency=concurrency if concurrency is not None else (os.cpu_count() or 1),
         queues=split_list(queues),
         task_modules=obj.tasks,
         lease_s=lease,

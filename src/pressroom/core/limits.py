@@ -49,18 +49,16 @@ def validate_cron(expression: str) -> str:
 
 def cron_previous_tick(expression: str, now: datetime) -> datetime:
     """The most recent tick of ``expression`` at or before ``now``."""
-    it = croniter(expression, now)
-    nxt: datetime = it.get_next(datetime)
-    if nxt == now:
-        return now
     prev: datetime = croniter(expression, now).get_prev(datetime)
-    return prev
+    following: datetime = croniter(expression, prev).get_next(datetime)
+    tick = following if following <= now else prev
+    return tick.replace(fold=0)
 
 
 def cron_next_tick(expression: str, after: datetime) -> datetime:
     """The first tick of ``expression`` strictly after ``after``."""
     nxt: datetime = croniter(expression, after).get_next(datetime)
-    return nxt
+    return nxt.replace(fold=0)
 
 
 def claim_allowance(
