@@ -57,7 +57,7 @@ def run_inline(store: Store, *, queues: Sequence[str] = ("default",), limit: int
         def is_cancelled(job_id: str = job.id) -> bool:
             return bool(store.job_cancel_requested([job_id]))
 
-        _, job_id, attempt, status, result, error = proto.run_one(message, report, is_cancelled)
+        _, job_id, attempt, status, result, error, _ = proto.run_one(message, report, is_cancelled)
         outcome: Outcome
         if status == "ok":
             outcome = retry.success(job_id, attempt, result)

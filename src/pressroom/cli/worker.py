@@ -31,15 +31,16 @@ from pressroom.worker.supervisor import Supervisor
 @click.option(
     "--max-jobs-per-child",
     type=int,
-    default=1000,
+    default=0,
     show_default=True,
     help="Recycle a child after this many jobs (0: never).",
 )
 @click.option(
     "--max-memory-mb",
     type=float,
-    default=None,
-    help="Recycle a child whose memory (RSS) grows above this.",
+    default=512.0,
+    show_default=True,
+    help="Recycle a child whose memory (RSS) grows above this (0: never).",
 )
 @click.option(
     "--lease",
@@ -89,7 +90,7 @@ def worker(
         lease_s=lease,
         grace_s=grace,
         max_jobs_per_child=max_jobs_per_child,
-        max_memory_mb=max_memory_mb,
+        max_memory_mb=max_memory_mb or None,
         prefetch=prefetch,
         retention_s=retention * 86400,
     )

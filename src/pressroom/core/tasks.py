@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 from collections.abc import Callable, Iterable
@@ -67,10 +68,15 @@ class TaskSpec:
     cron: str | None = None
     cron_args: dict[str, JSON] = field(default_factory=dict)
 
+    @functools.cached_property
+    def signature(self) -> inspect.Signature:
+        """The function's signature, computed once."""
+        return inspect.signature(self.fn)
+
     def check_args(self, args: dict[str, JSON]) -> None:
         """Raise InvalidInput unless ``args`` bind to the function's keyword parameters."""
         try:
-            inspect.signature(self.fn).bind(None, **args)
+            self.signature.bind(None, **args)
         except TypeError as exc:
             raise InvalidInput(f"arguments do not fit task {self.name!r}: {exc}") from None
 

@@ -7,9 +7,10 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from pressroom.core.errors import InvalidInput
+from pressroom.core.limits import claim_allowance
 from pressroom.core.models import (
     EventKind,
     Job,
@@ -134,6 +135,11 @@ def outcome_events(outcome: Outcome) -> list[tuple[str, dict[str, Any]]]:
     return events
 
 
+def is_plain(outcome: Outcome) -> bool:
+    """Whether an outcome writes just a status event (no error, no retry time)."""
+    return outcome.error is None and outcome.run_at is None
+
+
 def error_json(error: JobError | None) -> dict[str, Any] | None:
     """An error as stored: its public fields plus the retry flag."""
     if error is None:
@@ -151,3 +157,56 @@ def rescue_target(attempt: int, max_attempts: int, cancel_requested: bool) -> Jo
 def cancelled_error() -> JobError:
     """The error recorded on a job cancelled by request."""
     return JobError("Cancelled", "cancelled by request", retryable=False)
+
+
+def rescue_plan(
+    attempt: int, max_attempts: int, cancel_requested: bool, error: JobError
+) -> tuple[JobStatus, JobError, list[tuple[str, dict[str, Any]]]]:
+    """Where a rescued job goes, the error it records, and the events that log it."""
+    target = rescue_target(attempt, max_attempts, cancel_requested)
+    err = cancelled_error() if target == JobStatus.CANCELLED else error
+    events: list[tuple[str, dict[str, Any]]] = [
+        (EventKind.ERROR, {"attempt": attempt, **err.to_dict()}),
+        (EventKind.STATUS, status_event(target, attempt, rescued=True)),
+    ]
+    return target, err, events
+
+
+class QueueState(NamedTuple):
+    """A limited queue as a claim reads it: its limits and its token bucket."""
+
+    name: str
+    concurrency: int | None
+    rate_count: int | None
+    rate_period_s: float | None
+    tokens: float | None
+    refilled_at: datetime | None
+
+    def _elapsed(self, now: datetime) -> float:
+        return 0.0 if self.refilled_at is None else (now - self.refilled_at).total_seconds()
+
+    def allowance(self, wanted: int, running: int, now: datetime) -> int:
+        """How many of ``wanted`` jobs this queue may start at ``now`` with ``running`` running."""
+        allowed, _ = claim_allowance(
+            wanted,
+            concurrency=self.concurrency,
+            running=running,
+            rate_count=self.rate_count,
+            rate_period_s=self.rate_period_s,
+            tokens=self.tokens,
+            elapsed_s=self._elapsed(now),
+        )
+        return allowed
+
+    def tokens_after(self, started: int, now: datetime) -> float | None:
+        """The bucket's level once refilled up to ``now`` and ``started`` tokens spent."""
+        _, level = claim_allowance(
+            0,
+            concurrency=None,
+            running=0,
+            rate_count=self.rate_count,
+            rate_period_s=self.rate_period_s,
+            tokens=self.tokens,
+            elapsed_s=self._elapsed(now),
+        )
+        return None if level is None else level - started

@@ -312,20 +312,7 @@ class SQLiteStore:
                 (params.worker_id, at, at + params.lease_s, json.dumps(chosen)),
             ).fetchall()
             jobs = [_row_to_job(r) for r in rows]
-            conn.executemany(
-                _Q["event_insert"],
-                [
-                    (
-                        j.id,
-                        at,
-                        EventKind.STATUS,
-                        c.dumps(
-                            c.status_event(JobStatus.RUNNING, j.attempt, worker_id=params.worker_id)
-                        ),
-                    )
-                    for j in jobs
-                ],
-            )
+            conn.execute(_Q["claim_events"], (at, json.dumps([j.id for j in jobs])))
             if limits:
                 self._spend_tokens(conn, limits, jobs, at)
         jobs.sort(key=lambda j: (-j.priority, j.run_at, j.id))
@@ -391,37 +378,42 @@ class SQLiteStore:
         return HeartbeatReply(frozenset(cancel), frozenset(lost))
 
     def job_finish(self, outcomes: Sequence[Outcome], *, now: datetime | None = None) -> list[bool]:
-        """Apply outcomes fenced by (id, attempt)."""
+        """Apply outcomes fenced by (id, attempt), all in one statement."""
         if not outcomes:
             return []
         at = _ts(now or utcnow())
-        applied: list[bool] = []
-        events: list[tuple[str, float, str, str]] = []
+        doc = c.dumps(
+            [
+                [
+                    o.job_id,
+                    o.attempt,
+                    o.status.value,
+                    at if o.status in TERMINAL_STATUSES else None,
+                    None if o.result is None else c.dumps(o.result),
+                    None if o.error is None else c.dumps(c.error_json(o.error)),
+                    _ts(o.run_at) if o.run_at else None,
+                    1 if o.status == JobStatus.QUEUED else 0,
+                ]
+                for o in outcomes
+            ]
+        )
         with self._write() as conn:
-            for o in outcomes:
-                terminal = o.status in TERMINAL_STATUSES
-                cur = conn.execute(
-                    _Q["job_finish"],
-                    (
-                        o.status,
-                        at if terminal else None,
-                        None if o.result is None else c.dumps(o.result),
-                        None if o.error is None else c.dumps(c.error_json(o.error)),
-                        _ts(o.run_at) if o.run_at else None,
-                        1 if o.status == JobStatus.QUEUED else 0,
-                        o.status == JobStatus.SUCCEEDED,
-                        o.job_id,
-                        o.attempt,
-                    ),
-                )
-                ok = cur.rowcount == 1
-                applied.append(ok)
-                if ok:
-                    events.extend(
-                        (o.job_id, at, kind, c.dumps(data)) for kind, data in c.outcome_events(o)
-                    )
-            conn.executemany(_Q["event_insert"], events)
-        return applied
+            done = {r[0] for r in conn.execute(_Q["job_finish_many"], (doc,))}
+            plain = [o for o in outcomes if o.job_id in done and c.is_plain(o)]
+            conn.execute(
+                _Q["status_events"],
+                (at, c.dumps([[o.job_id, o.attempt, o.status.value] for o in plain])),
+            )
+            conn.executemany(
+                _Q["event_insert"],
+                [
+                    (o.job_id, at, kind, c.dumps(data))
+                    for o in outcomes
+                    if o.job_id in done and not c.is_plain(o)
+                    for kind, data in c.outcome_events(o)
+                ],
+            )
+        return [o.job_id in done for o in outcomes]
 
     def job_progress(
         self,

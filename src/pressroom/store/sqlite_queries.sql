@@ -28,6 +28,18 @@ SET status = 'running', attempt = attempt + 1, worker_id = ?, started_at = ?,
 WHERE id IN (SELECT value FROM json_each(?)) AND status = 'queued'
 RETURNING {job_columns}
 
+-- name: claim_events
+INSERT INTO job_events (job_id, at, kind, data)
+SELECT id, ?, 'status', json_object('status', 'running', 'attempt', attempt, 'worker_id', worker_id)
+FROM jobs WHERE id IN (SELECT value FROM json_each(?))
+
+-- name: status_events
+-- One status event per [id, attempt, status] element, for outcomes without extra fields.
+INSERT INTO job_events (job_id, at, kind, data)
+SELECT json_extract(value, '$[0]'), ?, 'status',
+       json_object('status', json_extract(value, '$[2]'), 'attempt', json_extract(value, '$[1]'))
+FROM json_each(?)
+
 -- name: queue_limits_for
 SELECT name, concurrency, rate_count, rate_period_s, tokens, refilled_at FROM queues
 WHERE name IN (SELECT value FROM json_each(?))
@@ -50,6 +62,25 @@ SET status = ?, finished_at = ?, result = ?, error = ?, run_at = coalesce(?, run
     max_attempts = max_attempts + ?,
     progress_percent = CASE WHEN ? THEN 100 ELSE progress_percent END
 WHERE id = ? AND attempt = ? AND status = 'running'
+
+-- name: job_finish_many
+-- Each element of the JSON array: [id, attempt, status, finished_at, result_json, error_json,
+-- run_at, extra_attempts].
+UPDATE jobs
+SET status = json_extract(o.value, '$[2]'),
+    finished_at = json_extract(o.value, '$[3]'),
+    result = json_extract(o.value, '$[4]'),
+    error = json_extract(o.value, '$[5]'),
+    run_at = coalesce(json_extract(o.value, '$[6]'), jobs.run_at),
+    max_attempts = jobs.max_attempts + json_extract(o.value, '$[7]'),
+    worker_id = NULL, lease_expires_at = NULL,
+    progress_percent = CASE WHEN json_extract(o.value, '$[2]') = 'succeeded' THEN 100
+                            ELSE jobs.progress_percent END
+FROM json_each(?) AS o
+WHERE jobs.id = json_extract(o.value, '$[0]')
+  AND jobs.attempt = json_extract(o.value, '$[1]')
+  AND jobs.status = 'running'
+RETURNING jobs.id
 
 -- name: job_progress
 UPDATE jobs SET progress_percent = ?, progress_message = ?

@@ -1,4 +1,5 @@
-"""The child process: receives one job at a time over a pipe, runs it, reports the outcome.
+"""The child process: receives jobs over a pipe (a few at a time when they are fast), runs them in
+order, and reports each outcome as it ends.
 
 A child never touches the database. It stays alive across jobs so imports, fonts and warm
 renderers are reused; the supervisor kills it to enforce a timeout or a cancellation, and
@@ -12,8 +13,10 @@ import json
 import os
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Callable
+from functools import partial
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -25,6 +28,7 @@ EXIT = "exit"
 READY = "ready"
 PROGRESS = "progress"
 DONE = "done"
+RESULT_BATCH_S = 0.002
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -37,6 +41,10 @@ def _die_with_parent(parent_pid: int) -> None:
             pass
     if os.getppid() != parent_pid:
         os._exit(1)
+
+
+def _flag_is(flag: Any, wanted: bytes) -> bool:
+    return bytes(flag.raw) == wanted
 
 
 def error_payload(exc: BaseException, *, retryable: bool) -> dict[str, Any]:
@@ -54,7 +62,11 @@ def run_one(
     report: Callable[[str, int, float, str | None], None],
     is_cancelled: Callable[[], bool],
 ) -> tuple[Any, ...]:
-    """Run the job a ``run`` message describes; return the ``done`` message to send back."""
+    """Run the job a ``run`` message describes; return the ``done`` message to send back.
+
+    The reply is ``(DONE, job_id, attempt, status, result, error, elapsed_ms)`` with status
+    ``ok``, ``error`` or ``cancelled``.
+    """
     _, job_id, attempt, max_attempts, queue, task_name, args = message
     ctx = JobContext(
         job_id,
@@ -64,27 +76,40 @@ def run_one(
         report_progress=lambda percent, text: report(job_id, attempt, percent, text),
         is_cancelled=is_cancelled,
     )
+    started = time.monotonic()
+    status, result, error = "ok", None, None
     try:
         spec = registry.get(task_name)
         spec.check_args(args)
         result = spec.fn(ctx, **args)
         json.dumps(result)
     except Cancelled as exc:
-        return (DONE, job_id, attempt, "cancelled", None, error_payload(exc, retryable=False))
+        status, error = "cancelled", error_payload(exc, retryable=False)
     except (Permanent, InvalidInput) as exc:
-        return (DONE, job_id, attempt, "error", None, error_payload(exc, retryable=False))
+        status, error = "error", error_payload(exc, retryable=False)
     except Exception as exc:  # noqa: BLE001 - any task failure is recorded, never crashes the child
-        return (DONE, job_id, attempt, "error", None, error_payload(exc, retryable=True))
-    return (DONE, job_id, attempt, "ok", result, None)
+        status, error = "error", error_payload(exc, retryable=True)
+    if error is not None:
+        result = None
+    elapsed_ms = (time.monotonic() - started) * 1000
+    return (DONE, job_id, attempt, status, result, error, elapsed_ms)
 
 
 def child_main(
     conn: Connection,
     cancel_flag: Any,
+    state: Any,
     task_modules: tuple[str, ...],
     parent_pid: int,
 ) -> None:
-    """Entry point of a child process."""
+    """Entry point of a child process.
+
+    ``state`` is shared memory the supervisor reads without a message: ``state[0]`` is the
+    sequence number of the job started last (-1 before any), ``state[1]`` when it started
+    (``time.monotonic``, comparable across processes). ``cancel_flag`` holds the id of a job
+    to cancel. Results of fast jobs are sent in batches: at the end of each message, or once
+    the oldest unsent result is ``RESULT_BATCH_S`` old.
+    """
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides how to stop
     try:
@@ -93,6 +118,13 @@ def child_main(
         conn.send(("fatal", str(exc)))
         return
     conn.send((READY, os.getpid()))
+
+    def report(job_id: str, attempt: int, percent: float, text: str | None) -> None:
+        conn.send((PROGRESS, job_id, attempt, percent, text))
+
+    seq = 0
+    pending: list[tuple[Any, ...]] = []
+    oldest = 0.0
     while True:
         try:
             message = conn.recv()
@@ -100,12 +132,19 @@ def child_main(
             return
         if message[0] == EXIT:
             return
-
-        def report(job_id: str, attempt: int, percent: float, text: str | None) -> None:
-            conn.send((PROGRESS, job_id, attempt, percent, text))
-
-        reply = run_one(message, report, lambda: bool(cancel_flag.value))
-        try:
-            conn.send(reply)
-        except (BrokenPipeError, OSError):
-            return
+        jobs = message[1]
+        for i, job in enumerate(jobs):
+            now = time.monotonic()
+            state[1] = now
+            state[0] = seq
+            seq += 1
+            reply = run_one((RUN, *job), report, partial(_flag_is, cancel_flag, job[0].encode()))
+            if not pending:
+                oldest = now
+            pending.append(reply)
+            if i == len(jobs) - 1 or time.monotonic() - oldest >= RESULT_BATCH_S:
+                try:
+                    conn.send((DONE, pending))
+                except (BrokenPipeError, OSError):
+                    return
+                pending = []

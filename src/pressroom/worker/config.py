@@ -26,8 +26,9 @@ class WorkerConfig:
     ``lease_s`` is how long a claimed job stays reserved without a heartbeat; heartbeats come
     every ``lease_s / 3``, so a dead node's jobs are rescued within about ``lease_s +
     rescue_every_s`` (20 s by default). ``prefetch`` is how many claimed jobs may wait locally
-    beyond the idle children; ``None`` means automatic: ``concurrency`` while jobs take under
-    20 ms, none for longer jobs (so slow jobs are never held back from other nodes).
+    beyond the idle children; ``None`` means automatic: about 50 ms of expected work per child
+    (from the recent average run time, at most 64 jobs), so no job is held back from other
+    nodes for long, and jobs of 50 ms or more are never prefetched.
     """
 
     database_url: str
@@ -39,8 +40,8 @@ class WorkerConfig:
     cancel_poll_s: float = 0.5
     cancel_grace_s: float = 1.0
     grace_s: float = 30.0
-    max_jobs_per_child: int = 1000
-    max_memory_mb: float | None = None
+    max_jobs_per_child: int = 0
+    max_memory_mb: float | None = 512.0
     prefetch: int | None = None
     retention_s: float = 30 * 86400.0
     rescue_every_s: float = 5.0

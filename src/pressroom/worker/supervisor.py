@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -39,14 +40,22 @@ from pressroom.worker.maintenance import Maintenance
 
 log = logging.getLogger("pressroom.worker")
 _ctx = multiprocessing.get_context("spawn")
-FAST_JOB_MS = 20.0
+PREFETCH_BUDGET_MS = 50.0
+"""Automatic prefetch holds at most about this much expected work per child."""
+PREFETCH_MAX_PER_CHILD = 64
+FLUSH_BATCH = 64
+FLUSH_DELAY_S = 0.005
+"""Outcomes wait at most this long to be written together with others."""
+PROGRESS_EVERY_S = 0.1
+CHUNK_BUDGET_MS = 2.0
+"""Jobs faster than this on average are sent to children several at a time."""
+CHUNK_MAX = 32
 
 
 @dataclass
 class _Running:
     job: Job
-    started: float
-    deadline: float | None
+    cancel_wanted: bool = False
     cancel_deadline: float | None = None
 
 
@@ -55,11 +64,19 @@ class _Child:
     proc: BaseProcess
     conn: Connection
     cancel: Any
+    state: Any
     ready: bool = False
     retiring: bool = False
-    running: _Running | None = None
+    assigned: deque[_Running] = field(default_factory=deque)
     jobs_done: int = 0
     rss_checked: float = field(default_factory=time.monotonic)
+
+    def current(self) -> tuple[int, float] | None:
+        """(index in ``assigned``, start time) of the job the child runs now, if any."""
+        index = int(self.state[0]) - self.jobs_done
+        if 0 <= index < len(self.assigned):
+            return index, float(self.state[1])
+        return None
 
 
 class Supervisor:
@@ -71,8 +88,10 @@ class Supervisor:
         self.id = new_id()
         self._store = store
         self._children: list[_Child] = []
-        self._buffer: list[Job] = []
+        self._buffer: deque[Job] = deque()
         self._outcomes: list[Outcome] = []
+        self._outcomes_since = 0.0
+        self._progress_flushed = 0.0
         self._progress: dict[str, tuple[int, float, str | None]] = {}
         self._draining = False
         self._drain_deadline = 0.0
@@ -156,16 +175,14 @@ class Supervisor:
             return True
         if not self._draining:
             return False
-        busy = any(c.running for c in self._children)
+        busy = any(c.assigned for c in self._children)
         return self._stop_now or not busy or time.monotonic() >= self._drain_deadline
 
     def _shutdown(self) -> None:
         for child in self._children:
-            if child.running:
-                self._outcomes.append(
-                    retry.released(child.running.job.id, child.running.job.attempt)
-                )
-                child.running = None
+            while child.assigned:
+                job = child.assigned.popleft().job
+                self._add_outcome(retry.released(job.id, job.attempt))
             self._kill(child)
         self._children.clear()
         self._release_buffer()
@@ -187,16 +204,18 @@ class Supervisor:
     # --- children -------------------------------------------------------------------------------
     def _spawn(self) -> None:
         parent, child_end = _ctx.Pipe()
-        flag = _ctx.RawValue("b", 0)
+        flag = _ctx.RawArray("c", 32)
+        state = _ctx.RawArray("d", 2)
+        state[0] = -1
         proc = _ctx.Process(
             target=proto.child_main,
-            args=(child_end, flag, self.config.task_modules, os.getpid()),
+            args=(child_end, flag, state, self.config.task_modules, os.getpid()),
             name="pressroom-child",
             daemon=True,
         )
         proc.start()
         child_end.close()
-        self._children.append(_Child(proc=proc, conn=parent, cancel=flag))
+        self._children.append(_Child(proc=proc, conn=parent, cancel=flag, state=state))
 
     def _kill(self, child: _Child) -> None:
         if child.proc.is_alive():
@@ -204,7 +223,21 @@ class Supervisor:
         child.proc.join(5)
         child.conn.close()
 
+    def _end_current(self, child: _Child, outcome: Outcome | None) -> None:
+        """After killing a child: record its current job's outcome (None: nothing) and give
+        every other job sent to it back to the buffer; jobs it finished without reporting run
+        again (at least once)."""
+        cur = child.current()
+        if cur is not None:
+            del child.assigned[cur[0]]
+            if outcome is not None:
+                self._add_outcome(outcome)
+        while child.assigned:
+            self._buffer.appendleft(child.assigned.pop().job)
+
     def _replace(self, child: _Child) -> None:
+        while child.assigned:
+            self._buffer.appendleft(child.assigned.pop().job)
         self._kill(child)
         self._children.remove(child)
         if not self._draining:
@@ -225,31 +258,30 @@ class Supervisor:
                 _, job_id, attempt, percent, text = msg
                 self._progress[job_id] = (attempt, percent, text)
             elif kind == proto.DONE:
-                self._on_done(child, msg)
+                for reply in msg[1]:
+                    self._on_done(child, reply)
+                if not child.assigned:
+                    self._maybe_recycle(child)
             elif kind == "fatal":
                 self._fatal = f"worker child could not start: {msg[1]}"
 
     def _on_done(self, child: _Child, msg: tuple[Any, ...]) -> None:
-        _, job_id, attempt, status, result, error = msg
-        running = child.running
-        child.running = None
+        _, job_id, attempt, status, result, error, elapsed_ms = msg
+        if not child.assigned or child.assigned[0].job.id != job_id:
+            return
+        job = child.assigned.popleft().job
         child.jobs_done += 1
         self.completed += 1
-        if running is None or running.job.id != job_id:
-            return
-        elapsed_ms = (time.monotonic() - running.started) * 1000
-        self._ewma_ms = 0.8 * self._ewma_ms + 0.2 * elapsed_ms
-        job = running.job
+        self._ewma_ms = max(0.01, 0.9 * self._ewma_ms + 0.1 * elapsed_ms)
         if status == "ok":
-            self._outcomes.append(retry.success(job_id, attempt, result))
+            self._add_outcome(retry.success(job_id, attempt, result))
         elif status == "cancelled":
-            self._outcomes.append(retry.cancelled(job_id, attempt))
+            self._add_outcome(retry.cancelled(job_id, attempt))
         else:
             err = JobError(
                 error["type"], error["message"], error["traceback"], retryable=error["retryable"]
             )
-            self._outcomes.append(retry.failure(job_id, attempt, job.max_attempts, err, utcnow()))
-        self._maybe_recycle(child)
+            self._add_outcome(retry.failure(job_id, attempt, job.max_attempts, err, utcnow()))
 
     def _maybe_recycle(self, child: _Child) -> None:
         cfg = self.config
@@ -278,16 +310,16 @@ class Supervisor:
             if child.proc.is_alive():
                 continue
             self._read(child)
-            if child.running:
-                job = child.running.job
+            cur = child.current()
+            if cur is not None:
+                job = child.assigned[cur[0]].job
                 code = child.proc.exitcode
                 how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
                 err = JobError("WorkerDied", f"the worker process running this job died ({how})")
-                self._outcomes.append(
-                    retry.failure(job.id, job.attempt, job.max_attempts, err, utcnow())
-                )
                 log.warning("child %s died (%s) while running job %s", child.proc.pid, how, job.id)
-                child.running = None
+                self._end_current(
+                    child, retry.failure(job.id, job.attempt, job.max_attempts, err, utcnow())
+                )
             self._replace(child)
 
     # --- the loop -------------------------------------------------------------------------------
@@ -299,16 +331,19 @@ class Supervisor:
         fd = self.listener.fileno()
         if fd is not None:
             objects.append(fd)
-        ready = wait(objects, self._wait_timeout())
+        timeout = self._wait_timeout()
+        ready = wait(objects, timeout)
         if self._wake_r in ready:
             with contextlib.suppress(BlockingIOError):
                 os.read(self._wake_r, 512)
         for child in list(self._children):
             self._read(child)
         self._reap()
+        self._dispatch()
         now = time.monotonic()
         if now >= self._db_retry_at:
-            self._flush()
+            if self._flush_due(now):
+                self._flush()
             self._timers(now)
         self._enforce_deadlines(now)
         woke = fd is not None and fd in ready
@@ -322,32 +357,74 @@ class Supervisor:
             self._claim(now)
             self._dispatch()
 
+    def _in_flight(self) -> bool:
+        return bool(self._buffer) or any(c.assigned for c in self._children)
+
+    def _flush_due(self, now: float) -> bool:
+        """Outcomes are written in batches: when many wait, when the oldest has waited
+        FLUSH_DELAY_S, or at once when nothing else is in flight."""
+        if self._outcomes:
+            return (
+                len(self._outcomes) >= FLUSH_BATCH
+                or now - self._outcomes_since >= FLUSH_DELAY_S
+                or not self._in_flight()
+                or self._draining
+            )
+        return bool(self._progress) and now - self._progress_flushed >= PROGRESS_EVERY_S
+
     def _wait_timeout(self) -> float:
-        if self._outcomes and time.monotonic() >= self._db_retry_at:
-            return 0.0
-        timeout = max(0.0, self._next_heartbeat - time.monotonic())
+        now = time.monotonic()
+        timeout = max(0.0, self._next_heartbeat - now)
+        if self._outcomes and now >= self._db_retry_at:
+            timeout = min(timeout, max(0.0, self._outcomes_since + FLUSH_DELAY_S - now))
         if self._capacity() > 0 and not self._draining:
-            if self._claim_again:
+            if self._claim_again and self._should_claim(False, now):
                 return 0.0
             timeout = min(timeout, max(0.0, self._next_poll - time.monotonic()))
             if self.listener.fileno() is None:
                 timeout = min(timeout, self.listener.poll_interval_s)
-        if any(c.running for c in self._children):
-            timeout = min(timeout, self.config.cancel_poll_s)
+        if any(c.assigned for c in self._children):
+            timeout = min(timeout, self.config.cancel_poll_s, self._next_deadline_in())
         if self._draining:
             timeout = min(timeout, max(0.0, self._drain_deadline - time.monotonic()))
         return min(timeout, 0.25)
 
+    def _next_deadline_in(self) -> float:
+        """Seconds until the nearest timeout or forced cancellation of a running job."""
+        now = time.monotonic()
+        soonest = 3600.0
+        for child in self._children:
+            cur = child.current()
+            if cur is not None:
+                run = child.assigned[cur[0]]
+                if run.job.timeout_s is not None:
+                    soonest = min(soonest, cur[1] + run.job.timeout_s - now)
+                if run.cancel_deadline is not None:
+                    soonest = min(soonest, run.cancel_deadline - now)
+        return max(0.0, soonest)
+
     def _capacity(self) -> int:
-        idle = sum(1 for c in self._children if c.ready and c.running is None and not c.retiring)
+        idle = sum(1 for c in self._children if c.ready and not c.assigned and not c.retiring)
+        return idle + self._prefetch_target() - len(self._buffer)
+
+    def _chunk(self) -> int:
+        """Jobs sent to a child at once: one, unless jobs are so fast that IPC would dominate."""
+        if self._ewma_ms >= CHUNK_BUDGET_MS:
+            return 1
+        return max(1, min(CHUNK_MAX, int(CHUNK_BUDGET_MS / self._ewma_ms)))
+
+    def _prefetch_target(self) -> int:
         if self.config.prefetch is not None:
-            target = self.config.prefetch
-        else:
-            target = self.config.concurrency if self._ewma_ms < FAST_JOB_MS else 0
-        return idle + target - len(self._buffer)
+            return self.config.prefetch
+        per_child = min(PREFETCH_MAX_PER_CHILD, int(PREFETCH_BUDGET_MS / self._ewma_ms))
+        return per_child * self.config.concurrency
 
     def _should_claim(self, woke: bool, now: float) -> bool:
-        if self._draining or self._fatal or now < self._db_retry_at or self._capacity() <= 0:
+        if self._draining or self._fatal or now < self._db_retry_at:
+            return False
+        capacity = self._capacity()
+        starving = not self._buffer and any(c.ready and not c.assigned for c in self._children)
+        if capacity <= 0 or (not starving and capacity < self._prefetch_target() // 2):
             return False
         return woke or self._claim_again or now >= self._next_poll
 
@@ -366,33 +443,31 @@ class Supervisor:
         self._next_poll = now + self.config.poll_s
 
     def _dispatch(self) -> None:
+        chunk = self._chunk()
         for child in self._children:
             if not self._buffer:
                 return
-            if child.running is None and child.ready and not child.retiring:
-                job = self._buffer.pop(0)
-                now = time.monotonic()
-                deadline = now + job.timeout_s if job.timeout_s else None
-                child.cancel.value = 0
-                try:
-                    child.conn.send(
-                        (
-                            proto.RUN,
-                            job.id,
-                            job.attempt,
-                            job.max_attempts,
-                            job.queue,
-                            job.task,
-                            job.args,
-                        )
-                    )
-                except OSError:
-                    self._buffer.insert(0, job)
-                    continue
-                child.running = _Running(job, now, deadline)
+            if not child.ready or child.retiring:
+                continue
+            # Slow jobs: one at a time, so no job waits behind another in a child. Fast jobs:
+            # top up to two chunks, so the child always has the next one at hand.
+            if (chunk == 1 and child.assigned) or len(child.assigned) > chunk:
+                continue
+            room = 1 if chunk == 1 else 2 * chunk - len(child.assigned)
+            runs = [_Running(self._buffer.popleft()) for _ in range(min(room, len(self._buffer)))]
+            payload = [
+                (r.job.id, r.job.attempt, r.job.max_attempts, r.job.queue, r.job.task, r.job.args)
+                for r in runs
+            ]
+            try:
+                child.conn.send((proto.RUN, payload))
+            except OSError:
+                self._buffer.extendleft(reversed([r.job for r in runs]))
+                continue
+            child.assigned.extend(runs)
 
     def _held(self) -> list[tuple[str, int]]:
-        held = [(c.running.job.id, c.running.job.attempt) for c in self._children if c.running]
+        held = [(r.job.id, r.job.attempt) for c in self._children for r in c.assigned]
         held += [(j.id, j.attempt) for j in self._buffer]
         held += [(o.job_id, o.attempt) for o in self._outcomes]
         return held
@@ -405,10 +480,12 @@ class Supervisor:
                 job_id, (attempt, percent, text) = next(iter(self._progress.items()))
                 self.store.job_progress(job_id, attempt, percent, text)
                 self._progress.pop(job_id, None)
+            self._progress_flushed = time.monotonic()
             if self._outcomes:
                 batch = self._outcomes[:500]
                 applied = self.store.job_finish(batch)
                 del self._outcomes[: len(batch)]
+                self._outcomes_since = time.monotonic()
                 stale = applied.count(False)
                 if stale:
                     log.info("%d outcome(s) were stale (the job was rescued meanwhile)", stale)
@@ -417,6 +494,11 @@ class Supervisor:
             return False
         self._db_ok()
         return True
+
+    def _add_outcome(self, outcome: Outcome) -> None:
+        if not self._outcomes:
+            self._outcomes_since = time.monotonic()
+        self._outcomes.append(outcome)
 
     def _db_failed(self, what: str) -> None:
         log.warning(
@@ -457,7 +539,7 @@ class Supervisor:
             self._start_cancel(reply.cancel_requested)
 
     def _upsert_worker(self) -> None:
-        running = tuple(c.running.job.id for c in self._children if c.running)
+        running = tuple(r.job.id for c in self._children for r in c.assigned)
         self.store.worker_upsert(
             WorkerInfo(
                 self.id,
@@ -472,7 +554,7 @@ class Supervisor:
         )
 
     def _poll_cancellations(self) -> None:
-        ids = [c.running.job.id for c in self._children if c.running]
+        ids = [r.job.id for c in self._children for r in c.assigned]
         ids += [j.id for j in self._buffer]
         if ids:
             wanted = self.store.job_cancel_requested(ids)
@@ -482,39 +564,43 @@ class Supervisor:
     def _start_cancel(self, job_ids: frozenset[str] | set[str]) -> None:
         for job in [j for j in self._buffer if j.id in job_ids]:
             self._buffer.remove(job)
-            self._outcomes.append(retry.cancelled(job.id, job.attempt, "cancelled before start"))
+            self._add_outcome(retry.cancelled(job.id, job.attempt, "cancelled before start"))
         for child in self._children:
-            run = child.running
-            if run and run.job.id in job_ids and run.cancel_deadline is None:
-                child.cancel.value = 1
-                run.cancel_deadline = time.monotonic() + self.config.cancel_grace_s
+            for run in child.assigned:
+                if run.job.id in job_ids:
+                    run.cancel_wanted = True
 
     def _drop_lost(self, job_id: str) -> None:
-        self._buffer = [j for j in self._buffer if j.id != job_id]
+        self._buffer = deque(j for j in self._buffer if j.id != job_id)
         for child in list(self._children):
-            if child.running and child.running.job.id == job_id:
+            cur = child.current()
+            if cur is not None and child.assigned[cur[0]].job.id == job_id:
                 log.warning("job %s was rescued elsewhere; stopping its stale run", job_id)
-                child.running = None
+                self._end_current(child, None)
                 self._replace(child)
+            else:
+                child.assigned = deque(r for r in child.assigned if r.job.id != job_id)
 
     def _enforce_deadlines(self, now: float) -> None:
         for child in list(self._children):
-            run = child.running
-            if run is None:
+            cur = child.current()
+            if cur is None:
                 continue
+            run, started = child.assigned[cur[0]], cur[1]
             job = run.job
+            if run.cancel_wanted and run.cancel_deadline is None:
+                child.cancel.raw = job.id.encode()
+                run.cancel_deadline = now + self.config.cancel_grace_s
             if run.cancel_deadline is not None and now >= run.cancel_deadline:
-                child.running = None
-                self._outcomes.append(retry.cancelled(job.id, job.attempt))
+                self._end_current(child, retry.cancelled(job.id, job.attempt))
                 log.info("job %s cancelled; stopped its process", job.id)
                 self._replace(child)
-            elif run.deadline is not None and now >= run.deadline:
-                child.running = None
+            elif job.timeout_s is not None and now >= started + job.timeout_s:
                 err = JobError(
                     "Timeout", f"the job ran longer than its timeout of {job.timeout_s}s"
                 )
-                self._outcomes.append(
-                    retry.failure(job.id, job.attempt, job.max_attempts, err, utcnow())
+                self._end_current(
+                    child, retry.failure(job.id, job.attempt, job.max_attempts, err, utcnow())
                 )
                 log.info("job %s timed out after %ss; stopped its process", job.id, job.timeout_s)
                 self._replace(child)
@@ -522,4 +608,4 @@ class Supervisor:
     def _release_buffer(self) -> None:
         while self._buffer:
             job = self._buffer.pop()
-            self._outcomes.append(retry.released(job.id, job.attempt))
+            self._add_outcome(retry.released(job.id, job.attempt))
