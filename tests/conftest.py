@@ -46,7 +46,8 @@ def pg_url() -> Iterator[str]:
         pytest.skip(reason)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     name = f"pressroom_test_{worker}_{uuid.uuid4().hex[:8]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
     url = _with_db(PG_URL, name)
     store = open_store(url)
     store.migrate()
@@ -54,8 +55,9 @@ def pg_url() -> Iterator[str]:
     try:
         yield url
     finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        # A fresh connection: a chaos test may have restarted the server meanwhile.
+        with psycopg.connect(PG_URL, autocommit=True, connect_timeout=10) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def truncate_postgres(url: str) -> None:

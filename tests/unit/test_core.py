@@ -64,7 +64,7 @@ def test_parse_rate(text: str, expected: tuple[int, float]) -> None:
 @pytest.mark.parametrize("text", ["10", "x/m", "0/m", "10/fortnight", "10/0s", ""])
 def test_parse_rate_rejects_nonsense(text: str) -> None:
     """Malformed rates raise InvalidInput naming the expected form."""
-    with pytest.raises(InvalidInput, match="COUNT/PERIOD|positive"):
+    with pytest.raises(InvalidInput, match=r"COUNT/PERIOD|positive"):
         parse_rate(text)
 
 
@@ -114,7 +114,7 @@ def test_task_decorator_registers_defaults_and_checks_args() -> None:
     spec.check_args({"template": "x"})
     with pytest.raises(InvalidInput, match="do not fit"):
         spec.check_args({"copies": 2})
-    with pytest.raises(InvalidInput, match="unknown task 't.nope'"):
+    with pytest.raises(InvalidInput, match=r"unknown task 't\.nope'"):
         reg.get("t.nope")
     job = spec.new_job({"template": "x"}, priority=3, queue=None)
     assert (job.queue, job.priority, job.max_attempts) == ("docs", 3, 5)

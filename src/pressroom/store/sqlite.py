@@ -296,7 +296,7 @@ class SQLiteStore:
                 r[0]: r for r in conn.execute(_Q["queue_limits_for"], (json.dumps(params.queues),))
             }
             candidates: list[tuple[str, int, float]] = []
-            for queue in params.queues:
+            for queue in dict.fromkeys(params.queues):
                 want = params.limit
                 if queue in limits:
                     want = self._allowance(conn, limits[queue], want, at)
@@ -413,7 +413,12 @@ class SQLiteStore:
                     for kind, data in c.outcome_events(o)
                 ],
             )
-        return [o.job_id in done for o in outcomes]
+        seen: set[str] = set()
+        applied = []
+        for o in outcomes:
+            applied.append(o.job_id in done and o.job_id not in seen)
+            seen.add(o.job_id)
+        return applied
 
     def job_progress(
         self,
