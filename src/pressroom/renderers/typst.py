@@ -1,0 +1,234 @@
+"""The ``typst`` engine: Typst documents to PDF, PNG or SVG with typst-py.
+
+- Data reaches the document as JSON through ``sys.inputs``: a template starts with
+  ``#let data = json(bytes(sys.inputs.data))``.
+- Each render compiles in a fresh temporary root holding only the bundle's files, so
+  ``#read("/etc/passwd")`` resolves inside that root and fails with "file not found".
+- Packages are never downloaded: ``#import "@preview/…"`` fails unless the operator points
+  ``PRESSROOM_TYPST_PACKAGE_PATH`` at a folder of vetted packages. While Typst compiles, its
+  HTTP proxy is set to a closed loopback port, so even a computed package name cannot reach the
+  network.
+- Fonts: Typst's embedded fonts, the system's, the operator's font folders, and any font files
+  in the bundle. The font list is scanned once per process.
+
+Typst memoizes compilation work per process; the worker recycles its child to bound memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from pressroom.renderers.base import (
+    OptionSpec,
+    Progress,
+    Rendered,
+    RenderRequest,
+    null_progress,
+    resolve_format,
+    validate_options,
+)
+from pressroom.renderers.errors import RefusedResourceError, TemplateError
+from pressroom.renderers.limits import check_output, check_pages
+from pressroom.renderers.settings import RendererSettings
+
+PDF_STANDARDS = ("a-2b", "a-3b", "a-2u", "a-3u", "a-4", "ua-1", "1.7", "2.0")
+"""PDF standards the ``pdf_standard`` option accepts."""
+
+TYPST_OPTIONS: dict[str, OptionSpec] = {
+    "pdf_standard": OptionSpec(
+        str, None, "PDF standard, e.g. 'a-3b' or 'ua-1'", choices=PDF_STANDARDS
+    ),
+    "ppi": OptionSpec(float, 144.0, "pixels per inch for PNG output", minimum=18, maximum=600),
+    "page": OptionSpec(int, 1, "which page to return for PNG and SVG output", minimum=1),
+    "max_pages": OptionSpec(int, None, "lower the page cap for this render", minimum=1),
+}
+
+FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc")
+"""Bundle files with these suffixes are loaded as fonts."""
+
+_PACKAGE_SPEC = re.compile(r"""["']@[a-z][a-z0-9_-]*/""", re.IGNORECASE)
+_LOCATION = re.compile(r"┌─\s*(\S+?):(\d+):(\d+)")
+_BLACKHOLE_PROXY = "http://127.0.0.1:1"
+_PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+_ENV_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _no_network() -> Iterator[None]:
+    """Point Typst's package downloader at a closed loopback port while it compiles."""
+    with _ENV_LOCK:
+        saved = {name: os.environ.get(name) for name in (*_PROXY_VARS, "no_proxy", "NO_PROXY")}
+        for name in _PROXY_VARS:
+            os.environ[name] = _BLACKHOLE_PROXY
+        os.environ.pop("no_proxy", None)
+        os.environ.pop("NO_PROXY", None)
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+def count_pdf_pages(pdf: bytes) -> int:
+    """The number of pages of a PDF."""
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+class TypstRenderer:
+    """Typst to PDF, PNG or SVG, with data through ``sys.inputs``."""
+
+    name = "typst"
+    formats = ("pdf", "png", "svg")
+    default_format = "pdf"
+    accepts = (".typ",)
+    options = TYPST_OPTIONS
+
+    def __init__(self, settings: RendererSettings | None = None) -> None:
+        self.settings = settings or RendererSettings()
+        self._fonts: Any = None
+        self._lock = threading.Lock()
+
+    def available(self) -> bool:
+        """Whether typst-py can be imported."""
+        try:
+            import typst  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def _shared_fonts(self) -> Any:
+        import typst
+
+        with self._lock:
+            if self._fonts is None:
+                self._fonts = typst.Fonts(
+                    include_system_fonts=True,
+                    include_embedded_fonts=True,
+                    font_paths=list(self.settings.font_dirs),
+                )
+            return self._fonts
+
+    def render(self, request: RenderRequest, progress: Progress = null_progress) -> Rendered:
+        """Compile the bundle's main file in a fresh root and return the requested format."""
+        import typst
+
+        fmt = resolve_format(self, request.format)
+        options = validate_options(self.name, self.options, request.options)
+        limits = self.settings.limits.with_page_cap(options["max_pages"])
+        bundle = request.bundle
+        if not self.settings.typst_package_path:
+            self._refuse_packages(request)
+        progress(5, "preparing")
+        try:
+            payload = json.dumps(request.data, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise TemplateError(f"data is not valid JSON: {exc}", engine=self.name) from None
+        with tempfile.TemporaryDirectory(prefix="pressroom-typst-") as scratch:
+            root = Path(scratch) / "root"
+            root.mkdir()
+            for name, content in bundle.files.items():
+                target = root / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+            has_fonts = any(name.lower().endswith(FONT_SUFFIXES) for name in bundle.files)
+            fonts = (
+                typst.Fonts(font_paths=[str(root), *self.settings.font_dirs])
+                if has_fonts
+                else self._shared_fonts()
+            )
+            empty = Path(scratch) / "packages"
+            empty.mkdir()
+            compiler = typst.Compiler(
+                root=str(root),
+                font_paths=fonts,
+                package_path=self.settings.typst_package_path or str(empty),
+                package_cache_path=str(empty),
+            )
+            progress(20, "compiling")
+            standards = [options["pdf_standard"]] if options["pdf_standard"] else []
+            try:
+                with _no_network():
+                    output = compiler.compile(
+                        input=str(root / bundle.main),
+                        format=cast("Literal['pdf', 'png', 'svg']", fmt),
+                        ppi=options["ppi"] if fmt == "png" else None,
+                        sys_inputs={"data": payload},
+                        pdf_standards=standards,
+                    )
+            except typst.TypstError as exc:
+                raise self._translate(exc, str(root)) from None
+        progress(90, "checking output")
+        return self._result(output, fmt, options, limits, progress)
+
+    def _result(
+        self, output: Any, fmt: str, options: dict[str, Any], limits: Any, progress: Progress
+    ) -> Rendered:
+        if fmt == "pdf":
+            if not isinstance(output, bytes):
+                raise TypeError("typst returned no PDF bytes")
+            pages = count_pdf_pages(output)
+            check_pages(self.name, pages, limits)
+            progress(100, "done")
+            return Rendered.of(check_output(self.name, output, limits), "pdf", pages)
+        images = output if isinstance(output, list) else [output]
+        check_pages(self.name, len(images), limits)
+        index = options["page"] - 1
+        if index >= len(images):
+            raise TemplateError(
+                f"page {options['page']} requested but the document has {len(images)} pages",
+                engine=self.name,
+            )
+        progress(100, "done")
+        content = images[index]
+        return Rendered.of(check_output(self.name, bytes(content), limits), fmt, len(images))
+
+    def _refuse_packages(self, request: RenderRequest) -> None:
+        for name, content in request.bundle.files.items():
+            if not name.endswith(".typ"):
+                continue
+            text = content.decode("utf-8", errors="replace")
+            match = _PACKAGE_SPEC.search(text)
+            if match:
+                line = text.count("\n", 0, match.start()) + 1
+                raise RefusedResourceError(
+                    f"package import {match.group(0)[1:]}... refused: Typst packages are not "
+                    "downloaded; copy the package's files into the template bundle",
+                    engine=self.name,
+                    file=name,
+                    line=line,
+                )
+
+    def _translate(self, exc: Any, root: str) -> TemplateError:
+        message = str(getattr(exc, "message", "") or exc).replace(root + "/", "/")
+        message = message.replace(root, "")
+        diagnostic = str(getattr(exc, "diagnostic", "") or "")
+        file, line = None, None
+        match = _LOCATION.search(diagnostic)
+        if match:
+            file = match.group(1).rsplit("root/", 1)[-1]
+            line = int(match.group(2))
+        hints = [str(h) for h in (getattr(exc, "hints", None) or [])]
+        if hints:
+            message += " (hint: " + "; ".join(hints) + ")"
+        if "package" in message and ("download" in message or "not found" in message):
+            return RefusedResourceError(
+                f"{message}; Typst packages are never downloaded",
+                engine=self.name,
+                file=file,
+                line=line,
+            )
+        return TemplateError(message, engine=self.name, file=file, line=line)
