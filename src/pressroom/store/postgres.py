@@ -430,7 +430,11 @@ class PostgresStore:
         )
 
     def _apply(
-        self, conn: _Conn, rows: Sequence[tuple[Any, ...]], events: list[str], now: datetime | None
+        self,
+        conn: _Conn,
+        rows: Sequence[tuple[Any, ...]],
+        events: Sequence[str | None],
+        now: datetime | None,
     ) -> set[tuple[str, int]]:
         """Apply fenced outcomes given as rows of :data:`_OUTCOME_COLUMNS`, with their events
         as JSON; return the (id, attempt) pairs applied."""
@@ -456,7 +460,7 @@ class PostgresStore:
             )
             for o in first
         ]
-        events = [_events_json(c.outcome_events(o)) for o in first]
+        events = [None if c.is_plain(o) else _events_json(c.outcome_events(o)) for o in first]
         applied = self._run(lambda conn: self._apply(conn, rows, events, now), write=True)
         sent = {id(o) for o in first}
         return [id(o) in sent and (o.job_id, o.attempt) in applied for o in outcomes]

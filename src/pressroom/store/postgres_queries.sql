@@ -179,12 +179,13 @@ RETURNING j.id, j.cancel_requested
 -- name: job_finish
 -- Outcomes fenced by (id, attempt, running), applied at once; events only for applied rows.
 -- give_back is 1 for a job released unrun (its attempt is given back by raising max_attempts).
--- Rescues go through here too. Jobs queued again are notified.
+-- Rescues go through here too. Jobs queued again are notified. A NULL events entry means just
+-- the status event (most outcomes), built here rather than in Python.
 WITH t AS (SELECT coalesce(%(now)s::timestamptz, now()) AS now),
 o AS (
-    SELECT * FROM unnest(%(ids)s::text[], %(attempts)s::int[], %(statuses)s::text[],
-                         %(results)s::text[], %(errors)s::text[], %(run_ats)s::timestamptz[],
-                         %(give_back)s::int[], %(events)s::text[])
+    SELECT * FROM unnest(%(ids)b::text[], %(attempts)b::int[], %(statuses)b::text[],
+                         %(results)b::text[], %(errors)b::text[], %(run_ats)b::timestamptz[],
+                         %(give_back)b::int[], %(events)b::text[])
          AS o(id, attempt, status, result, error, run_at, give_back, events)
 ), upd AS (
     UPDATE pressroom_jobs AS j
@@ -196,7 +197,10 @@ o AS (
         progress_percent = CASE WHEN o.status = 'succeeded' THEN 100 ELSE j.progress_percent END
     FROM o, t
     WHERE j.id = o.id AND j.attempt = o.attempt AND j.status = 'running'
-    RETURNING j.id, j.attempt, j.status, j.queue, o.events::jsonb AS events, t.now
+    RETURNING j.id, j.attempt, j.status, j.queue, t.now,
+        coalesce(o.events::jsonb, jsonb_build_array(jsonb_build_object(
+            'kind', 'status', 'data', jsonb_build_object('status', o.status, 'attempt', o.attempt)
+        ))) AS events
 ), ev AS (
     INSERT INTO pressroom_job_events (job_id, at, kind, data)
     SELECT upd.id, upd.now, e.item ->> 'kind', e.item -> 'data'

@@ -17,8 +17,10 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 import time
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -105,6 +107,10 @@ class Supervisor:
         self._ewma_ms = 1000.0
         self._fatal: str | None = None
         self.completed = 0
+        self._claim_io = ThreadPoolExecutor(1, thread_name_prefix="pressroom-claim")
+        self._write_io = ThreadPoolExecutor(1, thread_name_prefix="pressroom-write")
+        self._claiming: tuple[Future[list[Job]], int] | None = None
+        self._writing: tuple[Future[list[bool]], list[Outcome]] | None = None
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         os.set_blocking(self._wake_r, False)
@@ -117,8 +123,7 @@ class Supervisor:
         if not self._draining:
             self._draining = True
             self._drain_deadline = time.monotonic() + self.config.grace_s
-        with contextlib.suppress(OSError):
-            os.write(self._wake_w, b"x")
+        self._wake()
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         first = not self._draining
@@ -173,12 +178,15 @@ class Supervisor:
     def _finished(self) -> bool:
         if self._fatal:
             return True
-        if not self._draining:
+        if not self._draining or self._busy_io():
             return False
         busy = any(c.assigned for c in self._children)
         return self._stop_now or not busy or time.monotonic() >= self._drain_deadline
 
     def _shutdown(self) -> None:
+        self._claim_io.shutdown(wait=True)
+        self._write_io.shutdown(wait=True)
+        self._collect()
         for child in self._children:
             while child.assigned:
                 job = child.assigned.popleft().job
@@ -340,10 +348,12 @@ class Supervisor:
             self._read(child)
         self._reap()
         self._dispatch()
+        self._collect()
+        self._dispatch()
         now = time.monotonic()
         if now >= self._db_retry_at:
             if self._flush_due(now):
-                self._flush()
+                self._write_async()
             self._timers(now)
         self._enforce_deadlines(now)
         woke = fd is not None and fd in ready
@@ -360,6 +370,9 @@ class Supervisor:
     def _in_flight(self) -> bool:
         return bool(self._buffer) or any(c.assigned for c in self._children)
 
+    def _busy_io(self) -> bool:
+        return self._claiming is not None or self._writing is not None
+
     def _flush_due(self, now: float) -> bool:
         """Outcomes are written in batches: when many wait, when the oldest has waited
         FLUSH_DELAY_S, or at once when nothing else is in flight."""
@@ -375,7 +388,7 @@ class Supervisor:
     def _wait_timeout(self) -> float:
         now = time.monotonic()
         timeout = max(0.0, self._next_heartbeat - now)
-        if self._outcomes and now >= self._db_retry_at:
+        if self._outcomes and self._writing is None and now >= self._db_retry_at:
             timeout = min(timeout, max(0.0, self._outcomes_since + FLUSH_DELAY_S - now))
         if self._capacity() > 0 and not self._draining:
             if self._claim_again and self._should_claim(False, now):
@@ -420,7 +433,7 @@ class Supervisor:
         return per_child * self.config.concurrency
 
     def _should_claim(self, woke: bool, now: float) -> bool:
-        if self._draining or self._fatal or now < self._db_retry_at:
+        if self._draining or self._fatal or now < self._db_retry_at or self._claiming:
             return False
         capacity = self._capacity()
         starving = not self._buffer and any(c.ready and not c.assigned for c in self._children)
@@ -429,18 +442,69 @@ class Supervisor:
         return woke or self._claim_again or now >= self._next_poll
 
     def _claim(self, now: float) -> None:
+        """Start a claim in the claim thread; :meth:`_collect` takes its jobs."""
         want = self._capacity()
-        try:
-            jobs = self.store.job_claim(
-                ClaimParams(self.id, self.config.queues, want, self.config.lease_s)
-            )
-        except Exception:  # noqa: BLE001 - a database outage pauses claiming, never crashes
-            self._db_failed("claim")
-            return
-        self._db_ok()
-        self._buffer.extend(jobs)
-        self._claim_again = len(jobs) >= want
+        params = ClaimParams(self.id, self.config.queues, want, self.config.lease_s)
+        self._claiming = (self._claim_io.submit(self.store.job_claim, params), want)
+        self._claiming[0].add_done_callback(self._wake)
         self._next_poll = now + self.config.poll_s
+
+    def _wake(self, _future: object = None) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+
+    def _collect(self) -> None:
+        """Take the results of finished claim and write calls."""
+        if self._claiming is not None and self._claiming[0].done():
+            claimed, want = self._claiming
+            self._claiming = None
+            try:
+                jobs = claimed.result()
+            except Exception as exc:  # noqa: BLE001 - a database outage pauses claiming
+                self._db_failed("claim", exc)
+            else:
+                self._db_ok()
+                if self._draining:
+                    self._outcomes_release(jobs)
+                else:
+                    self._buffer.extend(jobs)
+                self._claim_again = len(jobs) >= want
+        if self._writing is not None and self._writing[0].done():
+            written, batch = self._writing
+            self._writing = None
+            try:
+                applied = written.result()
+            except Exception as exc:  # noqa: BLE001 - outcomes stay in memory until the store is back
+                self._outcomes[:0] = batch
+                self._db_failed("write outcomes", exc)
+            else:
+                self._db_ok()
+                stale = applied.count(False)
+                if stale:
+                    log.info("%d outcome(s) were stale (the job was rescued meanwhile)", stale)
+
+    def _outcomes_release(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            self._add_outcome(retry.released(job.id, job.attempt))
+
+    def _write_async(self) -> None:
+        """Start writing progress and a batch of outcomes in the write thread."""
+        if self._writing is not None:
+            return
+        progress = list(self._progress.items())
+        self._progress.clear()
+        self._progress_flushed = time.monotonic()
+        batch = self._outcomes[:500]
+        del self._outcomes[: len(batch)]
+        self._outcomes_since = time.monotonic()
+
+        def write() -> list[bool]:
+            for job_id, (attempt, percent, text) in progress:
+                self.store.job_progress(job_id, attempt, percent, text)
+            return self.store.job_finish(batch) if batch else []
+
+        self._writing = (self._write_io.submit(write), batch)
+        self._writing[0].add_done_callback(self._wake)
 
     def _dispatch(self) -> None:
         chunk = self._chunk()
@@ -470,6 +534,8 @@ class Supervisor:
         held = [(r.job.id, r.job.attempt) for c in self._children for r in c.assigned]
         held += [(j.id, j.attempt) for j in self._buffer]
         held += [(o.job_id, o.attempt) for o in self._outcomes]
+        if self._writing is not None:
+            held += [(o.job_id, o.attempt) for o in self._writing[1]]
         return held
 
     # --- writes ---------------------------------------------------------------------------------
@@ -500,10 +566,11 @@ class Supervisor:
             self._outcomes_since = time.monotonic()
         self._outcomes.append(outcome)
 
-    def _db_failed(self, what: str) -> None:
+    def _db_failed(self, what: str, exc: BaseException | None = None) -> None:
         log.warning(
-            "database unavailable (%s); retrying in %.1fs",
+            "database unavailable (%s: %s); retrying in %.1fs",
             what,
+            exc if exc is not None else sys.exc_info()[1],
             self._db_backoff,
             exc_info=log.isEnabledFor(logging.DEBUG),
         )
