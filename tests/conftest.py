@@ -67,7 +67,7 @@ def truncate_postgres(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             "TRUNCATE pressroom_jobs, pressroom_job_events, pressroom_workers, "
-            "pressroom_leaders, pressroom_cron_ticks, pressroom_queues"
+            "pressroom_leaders, pressroom_cron_ticks, pressroom_queues, pressroom_templates"
         )
 
 
@@ -139,3 +139,43 @@ def start_worker(store_url: str, tmp_path: Path) -> Iterator[Callable[..., Worke
     yield start
     for w in started:
         w.stop(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3-compatible server (moto) on 127.0.0.1 for this test session; its URL."""
+    pytest.importorskip("moto.server", reason="moto[server] is not installed")
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+S3_TEST_ENV = {
+    "PRESSROOM_S3_ACCESS_KEY_ID": "testing",
+    "PRESSROOM_S3_SECRET_ACCESS_KEY": "testing",
+    "PRESSROOM_S3_REGION": "us-east-1",
+}
+"""Credentials the moto server accepts (any will do); never real ones."""
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str) -> str:
+    """A new, empty bucket on the test S3 server; its name."""
+    import boto3
+
+    name = f"pressroom-{uuid.uuid4().hex[:12]}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket=name)
+    return name

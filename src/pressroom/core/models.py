@@ -53,6 +53,9 @@ class NewJob:
     unique_key: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     tenant: str = "default"
+    cache_key: str | None = None
+    """Set on render jobs submitted with ``cache``: a hash of what they render (see
+    :mod:`pressroom.documents.submit`); a later identical job may reuse this one's artifact."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,7 @@ class Job:
     worker_id: str | None = None
     lease_expires_at: datetime | None = None
     cancel_requested: bool = False
+    cache_key: str | None = None
 
     def to_dict(self) -> dict[str, JSON]:
         """The job as JSON, with the field names of the public contract."""
@@ -273,3 +277,54 @@ class Stats:
     def to_dict(self) -> dict[str, JSON]:
         """The stats as JSON."""
         return {"by_status": self.totals(), "by_queue": self.counts}
+
+
+@dataclass(frozen=True, slots=True)
+class NewTemplate:
+    """A template version to store: its bundle packed as one zip, with its digest and size.
+
+    ``sha256`` is the bundle's content digest (engine, main file and files; see
+    :func:`pressroom.documents.templates.bundle_digest`); ``size`` is the total bytes of its
+    files. Storing the same digest as the latest version of ``name`` adds no version.
+    """
+
+    name: str
+    engine: str
+    main: str
+    bundle: bytes
+    sha256: str
+    size: int
+    tenant: str = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A stored template version; ``bundle`` (the zip) is None when it was not asked for."""
+
+    name: str
+    version: int
+    engine: str
+    main: str
+    sha256: str
+    size: int
+    created_at: datetime
+    tenant: str = "default"
+    bundle: bytes | None = None
+
+    @property
+    def ref(self) -> str:
+        """``name@version``: how a job names exactly this version."""
+        return f"{self.name}@{self.version}"
+
+    def to_dict(self) -> dict[str, JSON]:
+        """The template version as JSON, without its bundle."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "ref": self.ref,
+            "engine": self.engine,
+            "main": self.main,
+            "sha256": self.sha256,
+            "size": self.size,
+            "created_at": _iso(self.created_at),
+        }

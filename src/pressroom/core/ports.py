@@ -13,15 +13,18 @@ from datetime import datetime
 from typing import Protocol
 
 from pressroom.core.models import (
+    JSON,
     ClaimParams,
     HeartbeatReply,
     Job,
     JobEvent,
     JobFilter,
     NewJob,
+    NewTemplate,
     Outcome,
     QueueLimits,
     Stats,
+    Template,
     WorkerInfo,
 )
 
@@ -148,6 +151,20 @@ class Store(Protocol):
         """Delete jobs (and their events) that finished before the given time."""
         ...
 
+    def job_purge_batch(
+        self, finished_before: datetime, *, limit: int = 1000
+    ) -> list[tuple[str, str]]:
+        """Delete up to ``limit`` jobs that finished before the given time, in one transaction;
+        return their (tenant, id) pairs so the caller can delete their artifacts."""
+        ...
+
+    def job_insert_cached(
+        self, job_id: str, job: NewJob, result: JSON, *, now: datetime | None = None
+    ) -> tuple[Job, bool]:
+        """Insert a job that is already ``succeeded`` with ``result`` (a result-cache hit), under
+        an id the caller chose; with a unique key already held, return that job and False."""
+        ...
+
     # --- jobs: reads ----------------------------------------------------------------------------
     def job_get(self, job_id: str, *, tenant: str | None = None) -> Job:
         """One job; NotFound if it does not exist or belongs to another tenant."""
@@ -167,6 +184,36 @@ class Store(Protocol):
 
     def job_cancel_requested(self, job_ids: Sequence[str]) -> set[str]:
         """Which of these running jobs have been asked to stop."""
+        ...
+
+    def job_get_cached(
+        self, cache_key: str, finished_after: datetime, *, tenant: str = "default"
+    ) -> Job | None:
+        """The newest succeeded job of ``tenant`` with this cache key that finished after the
+        given time, or None."""
+        ...
+
+    # --- templates ------------------------------------------------------------------------------
+    def template_put(
+        self, template: NewTemplate, *, now: datetime | None = None
+    ) -> tuple[Template, bool]:
+        """Store a new version of a template (version = latest + 1); if the latest version has
+        the same ``sha256``, store nothing and return it with False."""
+        ...
+
+    def template_get(
+        self,
+        name: str,
+        version: int | None = None,
+        *,
+        tenant: str = "default",
+        with_bundle: bool = True,
+    ) -> Template:
+        """One version of a template (the latest without ``version``); NotFound if missing."""
+        ...
+
+    def template_list(self, *, tenant: str = "default") -> list[Template]:
+        """The latest version of each of a tenant's templates (without bundles), by name."""
         ...
 
     # --- workers and coordination ---------------------------------------------------------------

@@ -19,12 +19,13 @@ from pressroom.core.models import (
     JobStatus,
     NewJob,
     Outcome,
+    Template,
 )
 
 JOB_COLUMNS = (
     "id, tenant, task, args, queue, priority, status, attempt, max_attempts, timeout_s, run_at, "
     "created_at, started_at, finished_at, progress_percent, progress_message, error, result, "
-    "metadata, unique_key, worker_id, lease_expires_at, cancel_requested"
+    "metadata, unique_key, worker_id, lease_expires_at, cancel_requested, cache_key"
 )
 """The column order every driver selects jobs in; :func:`row_to_job` reads that order."""
 
@@ -37,12 +38,14 @@ WORKER_DIED = JobError("WorkerDied", "the worker holding this job is gone")
 
 
 def load_queries(package: str, filename: str) -> dict[str, str]:
-    """Read a named-query file: ``-- name: x`` starts query ``x``; ``{job_columns}`` expands."""
+    """Read a named-query file: ``-- name: x`` starts query ``x``; ``{job_columns}`` and
+    ``{template_columns}`` expand."""
     text = resources.files(package).joinpath(filename).read_text(encoding="utf-8")
     parts = _NAME.split(text)
     queries: dict[str, str] = {}
     for name, body in zip(parts[1::2], parts[2::2], strict=True):
-        queries[name] = body.strip().replace("{job_columns}", JOB_COLUMNS)
+        body = body.strip().replace("{job_columns}", JOB_COLUMNS)
+        queries[name] = body.replace("{template_columns}", TEMPLATE_COLUMNS)
     return queries
 
 
@@ -110,7 +113,43 @@ def row_to_job(
         worker_id=row[20],
         lease_expires_at=to_dt(row[21]),
         cancel_requested=bool(row[22]),
+        cache_key=row[23],
     )
+
+
+TEMPLATE_COLUMNS = "tenant, name, version, engine, main, sha256, size, created_at"
+"""The column order every driver selects template versions in (the bundle, when asked for,
+comes last)."""
+
+
+def row_to_template(row: Sequence[Any], to_dt: Callable[[Any], datetime | None]) -> Template:
+    """Build a :class:`Template` from a row in :data:`TEMPLATE_COLUMNS` order (+ bundle)."""
+    created_at = to_dt(row[7])
+    if created_at is None:
+        raise ValueError("a template row without created_at")
+    return Template(
+        tenant=row[0],
+        name=row[1],
+        version=row[2],
+        engine=row[3],
+        main=row[4],
+        sha256=row[5],
+        size=row[6],
+        created_at=created_at,
+        bundle=bytes(row[8]) if len(row) > 8 and row[8] is not None else None,
+    )
+
+
+def template_missing(name: str, version: int | None) -> str:
+    """The NotFound message for a template (version) that does not exist."""
+    return f"no template {name!r}" if version is None else f"no template {name}@{version}"
+
+
+def cached_events(source_id: str | None) -> list[tuple[str, dict[str, Any]]]:
+    """The event log of a job created succeeded from the result cache."""
+    return [
+        (EventKind.STATUS, status_event(JobStatus.SUCCEEDED, 0, cached_from=source_id)),
+    ]
 
 
 def make_event(seq: int, job_id: str, at: datetime, kind: str, data: Any) -> JobEvent:

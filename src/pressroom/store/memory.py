@@ -32,12 +32,14 @@ from pressroom.core.models import (
     Outcome,
     QueueLimits,
     Stats,
+    Template,
     WorkerInfo,
     utcnow,
 )
 from pressroom.store import _common as c
+from pressroom.store.memory_documents import MemoryDocuments
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The memory store has no migrations; its schema is always this, the current one."""
 
 _Events = Sequence[tuple[str, dict[str, Any]]]
@@ -93,8 +95,10 @@ class MemoryListener:
         """Nothing to release."""
 
 
-class MemoryStore:
-    """A job store in this process's memory, for tests; every method takes one lock."""
+class MemoryStore(MemoryDocuments):
+    """A job store in this process's memory, for tests; every method takes one lock.
+
+    Templates, cached results and batch purges: :class:`MemoryDocuments`."""
 
     supports_listener = False
     url = "memory://"
@@ -111,6 +115,7 @@ class MemoryStore:
         self._ticks: dict[tuple[str, datetime], str] = {}
         self._queues: dict[str, c.QueueState] = {}
         self._wakeups = 0
+        self._templates: dict[tuple[str, str], list[Template]] = {}
 
     # --- schema and lifecycle -------------------------------------------------------------------
     def migrate(self) -> list[int]:
@@ -176,6 +181,7 @@ class MemoryStore:
             timeout_s=new.timeout_s,
             metadata=_copy(new.metadata),
             unique_key=new.unique_key,
+            cache_key=new.cache_key,
         )
         if new.unique_key:
             self._unique[(new.tenant, new.unique_key)] = job.id

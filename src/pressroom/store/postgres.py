@@ -64,6 +64,7 @@ from pressroom.core.models import (
     WorkerInfo,
 )
 from pressroom.store import _common as c
+from pressroom.store.postgres_documents import PostgresDocuments
 
 _Q = c.load_queries("pressroom.store", "postgres_queries.sql")
 _MIGRATIONS = c.load_migrations("pressroom.store.migrations.postgres")
@@ -223,8 +224,9 @@ class PostgresListener:
             self._conn = None
 
 
-class PostgresStore:
-    """A job store in a PostgreSQL database (tables prefixed ``pressroom_``)."""
+class PostgresStore(PostgresDocuments):
+    """A job store in a PostgreSQL database (tables prefixed ``pressroom_``); templates and the
+    result cache: :class:`PostgresDocuments`."""
 
     supports_listener = True
 
@@ -357,6 +359,7 @@ class PostgresStore:
             columns["timeouts"].append(None if job.timeout_s is None else float(job.timeout_s))
             columns["run_ats"].append(job.run_at)
             columns["metadata"].append(c.dumps(job.metadata))
+            columns["cache_keys"].append(job.cache_key)
         self._fetch("job_insert_many", {**columns, "ids": ids, "now": now}, write=True)
         return ids
 

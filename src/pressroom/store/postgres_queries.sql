@@ -33,11 +33,11 @@ LISTEN pressroom_jobs
 WITH t AS (SELECT coalesce(%(now)s::timestamptz, now()) AS now),
 ins AS (
     INSERT INTO pressroom_jobs (id, tenant, task, args, queue, priority, status, max_attempts,
-                                timeout_s, run_at, created_at, metadata, unique_key)
+                                timeout_s, run_at, created_at, metadata, unique_key, cache_key)
     SELECT %(id)s, %(tenant)s, %(task)s, %(args)s::jsonb, %(queue)s, %(priority)s,
            CASE WHEN %(run_at)s::timestamptz > t.now THEN 'scheduled' ELSE 'queued' END,
            %(max_attempts)s, %(timeout_s)s::float8, coalesce(%(run_at)s::timestamptz, t.now),
-           t.now, %(metadata)s::jsonb, %(unique_key)s
+           t.now, %(metadata)s::jsonb, %(unique_key)s, %(cache_key)s
     FROM t
     ON CONFLICT DO NOTHING
     RETURNING {job_columns}
@@ -54,14 +54,17 @@ SELECT {job_columns}, (SELECT count(*) FROM sig) AS notified FROM ins
 WITH t AS (SELECT coalesce(%(now)s::timestamptz, now()) AS now),
 ins AS (
     INSERT INTO pressroom_jobs (id, tenant, task, args, queue, priority, status, max_attempts,
-                                timeout_s, run_at, created_at, metadata)
+                                timeout_s, run_at, created_at, metadata, cache_key)
     SELECT j.id, j.tenant, j.task, j.args::jsonb, j.queue, j.priority,
            CASE WHEN j.run_at > t.now THEN 'scheduled' ELSE 'queued' END,
-           j.max_attempts, j.timeout_s, coalesce(j.run_at, t.now), t.now, j.metadata::jsonb
+           j.max_attempts, j.timeout_s, coalesce(j.run_at, t.now), t.now, j.metadata::jsonb,
+           j.cache_key
     FROM t, unnest(%(ids)b::text[], %(tenants)b::text[], %(tasks)b::text[], %(args)b::text[],
                    %(queues)b::text[], %(priorities)b::int[], %(max_attempts)b::int[],
-                   %(timeouts)b::float8[], %(run_ats)b::timestamptz[], %(metadata)b::text[])
-         AS j(id, tenant, task, args, queue, priority, max_attempts, timeout_s, run_at, metadata)
+                   %(timeouts)b::float8[], %(run_ats)b::timestamptz[], %(metadata)b::text[],
+                   %(cache_keys)b::text[])
+         AS j(id, tenant, task, args, queue, priority, max_attempts, timeout_s, run_at, metadata,
+              cache_key)
     RETURNING id, status, queue, created_at
 ), ev AS (
     INSERT INTO pressroom_job_events (job_id, at, kind, data)
@@ -402,3 +405,84 @@ DELETE FROM pressroom_queues WHERE name = %(name)s
 
 -- name: queue_limits_list
 SELECT name, concurrency, rate_count, rate_period_s FROM pressroom_queues ORDER BY name
+
+-- Documents: the render result cache and versioned templates.
+
+-- name: job_insert_cached
+-- A job created succeeded from the result cache: started and finished now, progress 100.
+WITH t AS (SELECT coalesce(%(now)s::timestamptz, now()) AS now),
+ins AS (
+    INSERT INTO pressroom_jobs (id, tenant, task, args, queue, priority, status, max_attempts,
+                                timeout_s, run_at, created_at, started_at, finished_at,
+                                progress_percent, metadata, unique_key, cache_key, result)
+    SELECT %(id)s, %(tenant)s, %(task)s, %(args)s::jsonb, %(queue)s, %(priority)s, 'succeeded',
+           %(max_attempts)s, %(timeout_s)s::float8, t.now, t.now, t.now, t.now, 100,
+           %(metadata)s::jsonb, %(unique_key)s, %(cache_key)s, %(result)s::jsonb
+    FROM t
+    ON CONFLICT DO NOTHING
+    RETURNING {job_columns}
+), ev AS (
+    INSERT INTO pressroom_job_events (job_id, at, kind, data)
+    SELECT id, created_at, 'status',
+           jsonb_build_object('status', status, 'attempt', 0,
+                              'cached_from', result ->> 'cached_from')
+    FROM ins
+)
+SELECT {job_columns} FROM ins
+
+-- name: job_get_cached
+SELECT {job_columns} FROM pressroom_jobs
+WHERE tenant = %(tenant)s AND cache_key = %(cache_key)s AND status = 'succeeded'
+  AND finished_at > %(after)s
+ORDER BY finished_at DESC
+LIMIT 1
+
+-- name: job_purge_batch
+WITH victim AS (
+    SELECT id FROM pressroom_jobs
+    WHERE finished_at < %(before)s AND status IN ('succeeded', 'failed', 'cancelled')
+    ORDER BY finished_at
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+), job AS (
+    DELETE FROM pressroom_jobs WHERE id IN (SELECT id FROM victim) RETURNING tenant, id
+), ev AS (
+    DELETE FROM pressroom_job_events WHERE job_id IN (SELECT id FROM job)
+)
+SELECT tenant, id FROM job
+
+-- name: template_lock
+-- Serialises new versions of one template (the lock ends with the transaction).
+SELECT pg_advisory_xact_lock(hashtextextended(%(tenant)s || '/' || %(name)s, 7085774261723905345))
+
+-- name: template_latest
+SELECT {template_columns} FROM pressroom_templates
+WHERE tenant = %(tenant)s AND name = %(name)s
+ORDER BY version DESC
+LIMIT 1
+
+-- name: template_insert
+INSERT INTO pressroom_templates (tenant, name, version, engine, main, sha256, size, created_at,
+                                 bundle)
+VALUES (%(tenant)s, %(name)s, %(version)s, %(engine)s, %(main)s, %(sha256)s, %(size)s,
+        coalesce(%(now)s::timestamptz, now()), %(bundle)s)
+RETURNING {template_columns}
+
+-- name: template_get
+SELECT {template_columns}, bundle FROM pressroom_templates
+WHERE tenant = %(tenant)s AND name = %(name)s
+  AND (%(version)s::int IS NULL OR version = %(version)s::int)
+ORDER BY version DESC
+LIMIT 1
+
+-- name: template_get_info
+SELECT {template_columns} FROM pressroom_templates
+WHERE tenant = %(tenant)s AND name = %(name)s
+  AND (%(version)s::int IS NULL OR version = %(version)s::int)
+ORDER BY version DESC
+LIMIT 1
+
+-- name: template_list
+SELECT DISTINCT ON (name) {template_columns} FROM pressroom_templates
+WHERE tenant = %(tenant)s
+ORDER BY name, version DESC

@@ -38,6 +38,7 @@ from pressroom.core.models import (
     utcnow,
 )
 from pressroom.store import _common as c
+from pressroom.store.sqlite_documents import SQLiteDocuments
 
 _Q = c.load_queries("pressroom.store", "sqlite_queries.sql")
 _MIGRATIONS = c.load_migrations("pressroom.store.migrations.sqlite")
@@ -95,8 +96,8 @@ class SQLiteListener:
         self._conn.close()
 
 
-class SQLiteStore:
-    """A job store in one SQLite file."""
+class SQLiteStore(SQLiteDocuments):
+    """A job store in one SQLite file (templates and the result cache: :class:`SQLiteDocuments`)."""
 
     supports_listener = False
 
@@ -229,6 +230,7 @@ class SQLiteStore:
                 at,
                 c.dumps(job.metadata),
                 job.unique_key,
+                job.cache_key,
             ),
         )
         conn.execute(
@@ -272,6 +274,7 @@ class SQLiteStore:
                     at,
                     c.dumps(job.metadata),
                     None,
+                    job.cache_key,
                 )
             )
             events.append((job_id, at, EventKind.STATUS, c.dumps(c.status_event(status, 0))))

@@ -2,8 +2,8 @@
 
 -- name: job_insert
 INSERT INTO jobs (id, tenant, task, args, queue, priority, status, max_attempts, timeout_s,
-                  run_at, created_at, metadata, unique_key)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  run_at, created_at, metadata, unique_key, cache_key)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 -- name: event_insert
 INSERT INTO job_events (job_id, at, kind, data) VALUES (?, ?, ?, ?)
@@ -207,3 +207,52 @@ DELETE FROM queues WHERE name = ?
 
 -- name: queue_limits_list
 SELECT name, concurrency, rate_count, rate_period_s FROM queues ORDER BY name
+
+-- Documents: the render result cache and versioned templates.
+
+-- name: job_insert_cached
+-- A job created succeeded from the result cache: started and finished now, progress 100.
+INSERT INTO jobs (id, tenant, task, args, queue, priority, status, max_attempts, timeout_s,
+                  run_at, created_at, started_at, finished_at, progress_percent, metadata,
+                  unique_key, cache_key, result)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'succeeded', ?7, ?8, ?9, ?9, ?9, ?9, 100, ?10, ?11, ?12, ?13)
+
+-- name: job_get_cached
+SELECT {job_columns} FROM jobs
+WHERE tenant = ? AND cache_key = ? AND status = 'succeeded' AND finished_at > ?
+ORDER BY finished_at DESC
+LIMIT 1
+
+-- name: purge_select_batch
+SELECT id, tenant FROM jobs
+WHERE finished_at < ? AND status IN ('succeeded', 'failed', 'cancelled')
+ORDER BY finished_at
+LIMIT ?
+
+-- name: template_latest
+SELECT {template_columns} FROM templates
+WHERE tenant = ? AND name = ?
+ORDER BY version DESC
+LIMIT 1
+
+-- name: template_get
+SELECT {template_columns}, bundle FROM templates
+WHERE tenant = ?1 AND name = ?2 AND (?3 IS NULL OR version = ?3)
+ORDER BY version DESC
+LIMIT 1
+
+-- name: template_get_info
+SELECT {template_columns} FROM templates
+WHERE tenant = ?1 AND name = ?2 AND (?3 IS NULL OR version = ?3)
+ORDER BY version DESC
+LIMIT 1
+
+-- name: template_insert
+INSERT INTO templates (tenant, name, version, engine, main, sha256, size, created_at, bundle)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+
+-- name: template_list
+SELECT {template_columns} FROM templates AS t
+WHERE tenant = ?
+  AND version = (SELECT max(version) FROM templates WHERE tenant = t.tenant AND name = t.name)
+ORDER BY name
