@@ -1,19 +1,25 @@
 """The service object every adapter (CLI, HTTP API, dashboard) goes through.
 
 It validates requests into :class:`~pressroom.core.models.NewJob` values, applies task defaults,
-and forwards to the store. Nothing here knows about HTTP or a particular database.
+and forwards to the store. Render jobs, templates and artifacts go through it too (their checks
+live in :mod:`pressroom.documents`). Nothing here knows about HTTP or a particular database.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import os
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
+from pressroom.artifacts import ArtifactStore, open_artifacts
 from pressroom.core.clock import Clock, SystemClock
-from pressroom.core.errors import InvalidInput
+from pressroom.core.errors import Conflict, InvalidInput, NotFound
 from pressroom.core.limits import parse_rate
 from pressroom.core.models import (
     Job,
@@ -21,13 +27,22 @@ from pressroom.core.models import (
     JobFilter,
     JobStatus,
     NewJob,
+    NewTemplate,
     QueueLimits,
     Stats,
+    Template,
     WorkerInfo,
 )
 from pressroom.core.ports import Store
 from pressroom.core.tasks import Registry, registry
+from pressroom.documents import templates as tpl
+from pressroom.documents.retention import delete_job_artifacts, purge_finished
+from pressroom.documents.submit import RenderPlan, load_renderer, plan_render, reuse_cached
+from pressroom.documents.task import RENDER_TASK, render_bundle, resolve_template
+from pressroom.renderers.base import Progress, Rendered, TemplateBundle, null_progress
 from pressroom.worker.config import validate_queue_name
+
+log = logging.getLogger("pressroom.service")
 
 MAX_PRIORITY = 1_000_000
 MAX_ATTEMPTS = 100
@@ -38,12 +53,28 @@ class Pressroom:
     """Submit, inspect and control jobs."""
 
     def __init__(
-        self, store: Store, *, tasks: Registry | None = None, clock: Clock | None = None
+        self,
+        store: Store,
+        *,
+        tasks: Registry | None = None,
+        clock: Clock | None = None,
+        artifacts: ArtifactStore | None = None,
     ) -> None:
-        """Serve jobs from ``store`` with the tasks in ``tasks`` (default: the global registry)."""
+        """Serve jobs from ``store`` with the tasks in ``tasks`` (default: the global registry).
+
+        ``artifacts`` defaults to the store ``PRESSROOM_STORAGE_URL`` names, opened when needed.
+        """
         self.store = store
         self.tasks = tasks or registry
         self.clock = clock or SystemClock()
+        self._artifacts = artifacts
+
+    @property
+    def artifacts(self) -> ArtifactStore:
+        """Where documents are stored."""
+        if self._artifacts is None:
+            self._artifacts = open_artifacts(os.environ.get("PRESSROOM_STORAGE_URL") or None)
+        return self._artifacts
 
     def close(self) -> None:
         """Close the store."""
@@ -65,7 +96,39 @@ class Pressroom:
         metadata: Mapping[str, str] | None = None,
         tenant: str = "default",
     ) -> NewJob:
-        """Validate a submission and apply the task's defaults; raise InvalidInput if it is bad."""
+        """Validate a submission and apply the task's defaults; raise InvalidInput if it is bad.
+
+        A ``pressroom.render`` job's ``args`` are checked as :meth:`submit_render` checks them.
+        """
+        return self._build(
+            task,
+            args,
+            queue=queue,
+            priority=priority,
+            delay_s=delay_s,
+            run_at=run_at,
+            max_attempts=max_attempts,
+            timeout_s=timeout_s,
+            unique_key=unique_key,
+            metadata=metadata,
+            tenant=tenant,
+        )[0]
+
+    def _build(
+        self,
+        task: str,
+        args: Mapping[str, Any] | None,
+        *,
+        queue: str | None = None,
+        priority: int | None = None,
+        delay_s: float | None = None,
+        run_at: datetime | None = None,
+        max_attempts: int | None = None,
+        timeout_s: float | None = None,
+        unique_key: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        tenant: str = "default",
+    ) -> tuple[NewJob, RenderPlan | None]:
         spec = self.tasks.get(task)
         if args is None:
             args = {}
@@ -73,6 +136,12 @@ class Pressroom:
             raise InvalidInput("args must be a JSON object of keyword arguments")
         args = dict(args)
         spec.check_args(args)
+        plan = None
+        if task == RENDER_TASK:
+            if "tenant" in args:
+                raise InvalidInput("'tenant' is set by the server, not in a job's args")
+            plan = plan_render(self.store, tenant=tenant, **args)
+            args = plan.args
         if delay_s is not None and run_at is not None:
             raise InvalidInput("give either delay_s or run_at, not both")
         if delay_s is not None:
@@ -94,7 +163,7 @@ class Pressroom:
         meta = dict(metadata or {})
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
             raise InvalidInput("metadata must map strings to strings")
-        return spec.new_job(
+        job = spec.new_job(
             args,
             queue=queue,
             priority=priority,
@@ -105,12 +174,48 @@ class Pressroom:
             metadata=meta,
             tenant=tenant,
         )
+        return (job, None) if plan is None else (replace(job, cache_key=plan.cache_key), plan)
 
     def submit(
         self, task: str, args: Mapping[str, Any] | None = None, **options: Any
     ) -> tuple[Job, bool]:
-        """Submit one job; returns (job, created). With a live unique key: (that job, False)."""
-        return self.store.job_insert(self.build_job(task, args, **options), now=self.clock.now())
+        """Submit one job; returns (job, created). With a live unique key: (that job, False).
+
+        A render job with ``cache`` whose identical result is recent is created already
+        succeeded (see :mod:`pressroom.documents.submit`).
+        """
+        job, plan = self._build(task, args, **options)
+        now = self.clock.now()
+        if plan is not None and plan.cache_ttl_s:
+            hit = reuse_cached(self.store, self.artifacts, job, plan.cache_ttl_s, now)
+            if hit is not None:
+                return hit
+        return self.store.job_insert(job, now=now)
+
+    def submit_render(
+        self,
+        template: str | Mapping[str, Any],
+        data: Mapping[str, Any] | None = None,
+        *,
+        format: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        filename: str | None = None,
+        engine: str | None = None,
+        cache: bool | float | None = None,
+        **job_options: Any,
+    ) -> tuple[Job, bool]:
+        """Submit a render job: ``template`` (a stored name, ``name@version`` or an inline
+        ``{"engine", "source", "files"}``) filled with ``data`` into ``format``.
+
+        Everything is checked first (unknown template or engine, a format or option the engine
+        does not take → InvalidInput, nothing written). A named template is pinned to its
+        current version. ``cache`` (``True``: a day, or a TTL in seconds) reuses an identical
+        recent result. ``job_options`` are :meth:`submit`'s (queue, priority, tenant…).
+        """
+        args: dict[str, Any] = {"template": template, "data": data, "format": format}
+        args |= {"options": options, "filename": filename, "engine": engine, "cache": cache}
+        given = {k: v for k, v in args.items() if v is not None}
+        return self.submit(RENDER_TASK, given, **job_options)
 
     def submit_many(self, jobs: Iterable[NewJob]) -> list[str]:
         """Insert already-built jobs in one transaction; returns their ids."""
@@ -170,14 +275,108 @@ class Pressroom:
         return self.store.job_retry(job_id, tenant=tenant, now=self.clock.now())
 
     def delete(self, job_id: str, *, tenant: str | None = None) -> None:
-        """Delete a finished job."""
+        """Delete a finished job, its events and its artifacts."""
+        job = self.store.job_get(job_id, tenant=tenant)
         self.store.job_delete(job_id, tenant=tenant)
+        delete_job_artifacts(self.artifacts, job.tenant, job.id)
 
     def purge(self, older_than_s: float) -> int:
-        """Delete jobs finished more than ``older_than_s`` seconds ago."""
+        """Delete jobs finished more than ``older_than_s`` seconds ago, with their artifacts."""
         if not _finite(older_than_s) or older_than_s < 0:
             raise InvalidInput("the age must be a non-negative number of seconds")
-        return self.store.job_purge(self.clock.now() - timedelta(seconds=older_than_s))
+        cutoff = self.clock.now() - timedelta(seconds=older_than_s)
+        return purge_finished(self.store, self.artifacts, cutoff)
+
+    # --- documents and templates ----------------------------------------------------------------
+    def open_result(self, job_id: str, *, tenant: str | None = None) -> tuple[Job, BinaryIO]:
+        """A succeeded job and a stream of its document; Conflict while it has not succeeded,
+        NotFound if it made no document or the document is gone."""
+        job = self.store.job_get(job_id, tenant=tenant)
+        if job.status != JobStatus.SUCCEEDED:
+            raise Conflict(f"job {job_id} is {job.status.value}; only a succeeded job has a result")
+        key = job.result.get("key") if isinstance(job.result, dict) else None
+        if not isinstance(key, str):
+            raise NotFound(f"job {job_id} produced no document")
+        try:
+            return job, self.artifacts.open(key)
+        except FileNotFoundError:
+            raise NotFound(f"the document of job {job_id} is no longer stored") from None
+
+    def template_push(
+        self, name: str, bundle: TemplateBundle, *, tenant: str = "default"
+    ) -> tuple[Template, bool]:
+        """Store ``bundle`` as the next version of template ``name``; (latest, False) when the
+        content is the same as the latest version's."""
+        tpl.check_name(name)
+        renderer = load_renderer(bundle.engine)
+        if not bundle.main.lower().endswith(tuple(renderer.accepts)):
+            raise InvalidInput(
+                f"engine {bundle.engine!r} does not take {bundle.main!r} as its main file"
+            )
+        new = NewTemplate(
+            name=name,
+            engine=bundle.engine,
+            main=bundle.main,
+            bundle=tpl.pack(bundle),
+            sha256=tpl.bundle_digest(bundle),
+            size=tpl.bundle_size(bundle),
+            tenant=tenant,
+        )
+        return self.store.template_put(new, now=self.clock.now())
+
+    def template_load_dir(
+        self, folder: str | os.PathLike[str], *, tenant: str = "default"
+    ) -> list[tuple[Template, bool]]:
+        """Push each subfolder of ``folder`` as a template named after it (``data.json`` left
+        out); folders without a template main file are skipped. All are checked before any is
+        stored."""
+        root = Path(folder)
+        if not root.is_dir():
+            raise InvalidInput(f"templates folder {str(root)!r} does not exist")
+        bundles = []
+        for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            try:
+                bundles.append((sub.name, tpl.load_path(sub)))
+            except InvalidInput as exc:
+                if "main file" not in str(exc):
+                    raise
+                log.warning("skipped %s: it holds no template main file", sub)
+        return [self.template_push(name, bundle, tenant=tenant) for name, bundle in bundles]
+
+    def template_get(
+        self, ref: str, *, tenant: str = "default", with_bundle: bool = False
+    ) -> Template:
+        """A stored template version by ``name`` (latest) or ``name@version``."""
+        name, version = tpl.parse_ref(ref)
+        return self.store.template_get(name, version, tenant=tenant, with_bundle=with_bundle)
+
+    def templates(self, *, tenant: str = "default") -> list[Template]:
+        """The latest version of each stored template."""
+        return self.store.template_list(tenant=tenant)
+
+    def render_now(
+        self,
+        template: str | Mapping[str, Any] | TemplateBundle,
+        data: Mapping[str, Any] | None = None,
+        *,
+        format: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        engine: str | None = None,
+        tenant: str = "default",
+        progress: Progress = null_progress,
+    ) -> Rendered:
+        """Render at once in this process, without a job (for template authors): the same checks
+        and renderers as a render job, without the per-render CPU and memory budget."""
+        if isinstance(template, TemplateBundle):
+            template = tpl.to_inline(template)
+        plan = plan_render(
+            self.store, template, data, format=format, options=options, engine=engine, tenant=tenant
+        )
+        bundle, _ = resolve_template(plan.args["template"], tenant, engine, self.store)
+        args = plan.args
+        return render_bundle(
+            bundle, args["data"], args["format"], args["options"], progress, budget=False
+        )
 
     def set_queue_limits(
         self, queue: str, *, concurrency: int | None = None, rate: str | None = None

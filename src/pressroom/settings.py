@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pressroom.artifacts import DEFAULT_STORAGE_URL
 from pressroom.store import DEFAULT_DATABASE_URL
 
 
@@ -20,11 +21,14 @@ class Settings:
 
     - ``PRESSROOM_DATABASE_URL``: where jobs live (default: a SQLite file under
       ``./pressroom-data/``);
-    - ``PRESSROOM_TASKS``: comma-separated modules whose ``@task`` functions to load.
+    - ``PRESSROOM_TASKS``: comma-separated modules whose ``@task`` functions to load;
+    - ``PRESSROOM_STORAGE_URL``: where artifacts go (default: a folder under
+      ``./pressroom-data/``; ``s3://bucket/prefix`` for S3, see :mod:`pressroom.artifacts`).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
     tasks: tuple[str, ...] = ()
+    storage_url: str = DEFAULT_STORAGE_URL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -33,4 +37,5 @@ class Settings:
         return cls(
             database_url=env.get("PRESSROOM_DATABASE_URL") or DEFAULT_DATABASE_URL,
             tasks=split_list(env.get("PRESSROOM_TASKS")),
+            storage_url=env.get("PRESSROOM_STORAGE_URL") or DEFAULT_STORAGE_URL,
         )

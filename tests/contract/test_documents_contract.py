@@ -21,7 +21,9 @@ def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-def version(name: str, digest: str, *, tenant: str = "default", engine: str = "html") -> NewTemplate:
+def version(
+    name: str, digest: str, *, tenant: str = "default", engine: str = "html"
+) -> NewTemplate:
     """A template version with a fake bundle."""
     blob = f"zip of {name} {digest}".encode()
     return NewTemplate(name, engine, "index.html", blob, digest, len(blob), tenant)

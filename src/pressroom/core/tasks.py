@@ -13,7 +13,7 @@ from pressroom.core.errors import Cancelled, InvalidInput
 from pressroom.core.limits import validate_cron
 from pressroom.core.models import JSON, NewJob
 
-BUILTIN_MODULES = ("pressroom.builtin_tasks",)
+BUILTIN_MODULES = ("pressroom.builtin_tasks", "pressroom.documents.task")
 
 
 class JobContext:

@@ -1,9 +1,10 @@
 """The child process: receives jobs over a pipe (a few at a time when they are fast), runs them in
 order, and reports each outcome as it ends.
 
-A child never touches the database. It stays alive across jobs so imports, fonts and warm
-renderers are reused; the supervisor kills it to enforce a timeout or a cancellation, and
-recycles it after a number of jobs or above a memory ceiling.
+A child never writes job state: only the supervisor does (render jobs read templates and
+write artifacts, see :mod:`pressroom.documents.task`). It stays alive across jobs so imports,
+fonts and warm renderers are reused; the supervisor kills it to enforce a timeout or a
+cancellation, and recycles it after a number of jobs or above a memory ceiling.
 """
 
 from __future__ import annotations

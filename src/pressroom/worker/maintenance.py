@@ -4,12 +4,14 @@
 - rescue: running jobs whose lease expired go back to the queue (or fail, out of attempts);
 - reap: workers on this host whose process is gone have their jobs rescued at once;
 - cron: periodic tasks are enqueued once per tick (a unique tick row decides which node wins);
-- purge: the elected leader deletes finished jobs older than the retention period.
+- purge: the elected leader deletes finished jobs older than the retention period, and their
+  artifacts.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -17,10 +19,12 @@ from datetime import timedelta
 
 import psutil
 
+from pressroom.artifacts import ArtifactStore, open_artifacts
 from pressroom.core.clock import Clock, SystemClock
 from pressroom.core.limits import cron_previous_tick
 from pressroom.core.ports import Store
 from pressroom.core.tasks import Registry
+from pressroom.documents.retention import purge_finished
 
 log = logging.getLogger("pressroom.maintenance")
 
@@ -49,6 +53,7 @@ class Maintenance:
         registry: Registry,
         *,
         retention_s: float,
+        artifacts: ArtifactStore | None = None,
         rescue_every_s: float = 5.0,
         promote_every_s: float = 0.25,
         clock: Clock | None = None,
@@ -58,6 +63,7 @@ class Maintenance:
         self.node_id = node_id
         self.registry = registry
         self.retention_s = retention_s
+        self._artifacts = artifacts
         self.clock = clock or SystemClock()
         self.host = socket.gethostname()
         self._cron_done: dict[str, float] = {}
@@ -125,11 +131,17 @@ class Maintenance:
                     log.info("enqueued %s for cron tick %s", spec.name, tick.isoformat())
             self._cron_done[spec.name] = stamp
 
+    def artifacts(self) -> ArtifactStore:
+        """The artifact store purged with the jobs (``PRESSROOM_STORAGE_URL`` unless given)."""
+        if self._artifacts is None:
+            self._artifacts = open_artifacts(os.environ.get("PRESSROOM_STORAGE_URL") or None)
+        return self._artifacts
+
     def purge(self) -> None:
         """Delete old finished jobs, on the elected node only."""
         if not self.store.leader_attempt_elect("purge", self.node_id, 7200, now=self.clock.now()):
             return
         cutoff = self.clock.now() - timedelta(seconds=self.retention_s)
-        n = self.store.job_purge(cutoff)
+        n = purge_finished(self.store, self.artifacts(), cutoff)
         if n:
             log.info("purged %d finished job(s) older than %s", n, cutoff.isoformat())
