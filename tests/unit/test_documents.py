@@ -161,3 +161,33 @@ def test_render_now_uses_stored_and_inline_templates(docs: Pressroom) -> None:
     inline = docs.render_now(GREETING, {"name": "Ada"}, format="html")
     assert b"Hello Ada" in stored.content and b"Hello Ada" in inline.content
     assert no_jobs(docs)
+
+
+def test_render_budget_stops_runaway_cpu_and_memory_then_lifts() -> None:
+    """Inside the budget a CPU hog fails as a LimitError and a huge allocation as MemoryError;
+    after it, the process is unlimited again."""
+    import resource
+    import time
+
+    from pressroom.documents.budget import render_budget
+    from pressroom.renderers.errors import LimitError
+    from pressroom.renderers.limits import RenderLimits
+
+    before = (resource.getrlimit(resource.RLIMIT_CPU), resource.getrlimit(resource.RLIMIT_AS))
+    deadline = time.monotonic() + 20
+
+    def spin() -> None:
+        with render_budget(RenderLimits(cpu_seconds=1), "html"):
+            while time.monotonic() < deadline:
+                sum(range(10_000))
+
+    with pytest.raises(LimitError, match="CPU time"):
+        spin()
+    with pytest.raises(MemoryError), render_budget(RenderLimits(memory_bytes=1), "html"):
+        bytearray(4 * 1024**3)
+    assert (
+        resource.getrlimit(resource.RLIMIT_CPU),
+        resource.getrlimit(resource.RLIMIT_AS),
+    ) == before
+    with render_budget(RenderLimits(memory_bytes=1), "chromium"):
+        assert resource.getrlimit(resource.RLIMIT_AS) == before[1]

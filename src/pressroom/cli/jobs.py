@@ -30,7 +30,37 @@ def _parse_args(text: str, where: str) -> dict[str, Any]:
 
 
 @jobs.command("submit")
-@click.option("--task", required=True, help="Registered task name, e.g. pressroom.sleep.")
+@click.option("--task", default=None, help="Registered task name, e.g. pressroom.sleep.")
+@click.option(
+    "--template",
+    default=None,
+    help="Render a document: a stored template (NAME or NAME@VERSION), or a template FILE or "
+    "DIR sent with the job.",
+)
+@click.option(
+    "--data", "data_path", default=None, help="With --template: a JSON file ('-': stdin)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    default=None,
+    help="With --template: pdf, docx, png… (default: the engine's).",
+)
+@click.option(
+    "--engine", default=None, help="With --template: the engine (default: from the file)."
+)
+@click.option(
+    "--option",
+    "option_pairs",
+    multiple=True,
+    help="With --template: an engine option k=v (repeatable).",
+)
+@click.option("--filename", default=None, help="With --template: the document's file name.")
+@click.option(
+    "--cache",
+    default=None,
+    help="With --template: reuse an identical result up to this old (90s, 1h, 1d).",
+)
 @click.option(
     "--args",
     "args_json",
@@ -52,7 +82,14 @@ def _parse_args(text: str, where: str) -> dict[str, Any]:
 @click.pass_obj
 def submit(
     obj: Context,
-    task: str,
+    task: str | None,
+    template: str | None,
+    data_path: str | None,
+    fmt: str | None,
+    engine: str | None,
+    option_pairs: tuple[str, ...],
+    filename: str | None,
+    cache: str | None,
     args_json: str,
     args_file: str | None,
     queue: str | None,
@@ -62,8 +99,10 @@ def submit(
     timeout: float | None,
     unique_key: str | None,
 ) -> None:
-    """Submit a job (or, with --args-file, many) and print its id."""
-    service = obj.service()
+    """Submit a job (or, with --args-file, many) and print its id.
+
+    A task job: --task with --args. A render job: --template with --data and --format.
+    """
     options: dict[str, Any] = {
         "queue": queue,
         "priority": priority,
@@ -71,6 +110,22 @@ def submit(
         "max_attempts": max_attempts,
         "timeout_s": timeout,
     }
+    render_flags = (data_path, fmt, engine, option_pairs, filename, cache)
+    if (task is None) == (template is None):
+        raise InvalidInput("give either --task (with --args) or --template (with --data)")
+    if template is not None:
+        if args_file is not None or args_json != "{}":
+            raise InvalidInput("--args and --args-file go with --task, not --template")
+        from pressroom.cli.documents import submit_template
+
+        submit_template(obj, template, *render_flags, unique_key=unique_key, **options)
+        return
+    if any(render_flags):
+        raise InvalidInput(
+            "--data, --format, --engine, --option, --filename and --cache need --template"
+        )
+    assert task is not None
+    service = obj.service()
     if args_file is None:
         args = _parse_args(args_json, "--args")
         job, _ = service.submit(task, args, unique_key=unique_key, **options)

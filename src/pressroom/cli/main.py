@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from pressroom._version import __version__
+from pressroom.artifacts import open_artifacts
 from pressroom.core.errors import PressroomError
 from pressroom.core.tasks import load_task_modules
 from pressroom.service import Pressroom
@@ -20,17 +21,21 @@ from pressroom.store import open_store
 class Context:
     """What the top-level options resolve to, shared by every subcommand."""
 
-    def __init__(self, database_url: str, tasks: tuple[str, ...]) -> None:
+    def __init__(
+        self, database_url: str, tasks: tuple[str, ...], storage_url: str | None = None
+    ) -> None:
         """Remember the options; connect lazily."""
         self.database_url = database_url
         self.tasks = tasks
+        self.storage_url = storage_url or Settings.from_env().storage_url
         self._service: Pressroom | None = None
 
     def service(self) -> Pressroom:
         """The service over the configured store, with task modules loaded."""
         if self._service is None:
             load_task_modules(self.tasks)
-            self._service = Pressroom(open_store(self.database_url))
+            artifacts = open_artifacts(self.storage_url)
+            self._service = Pressroom(open_store(self.database_url), artifacts=artifacts)
         return self._service
 
 
@@ -60,21 +65,36 @@ class _Group(click.Group):
     default="",
     help="Comma-separated modules whose @task functions to load.",
 )
+@click.option(
+    "--storage-url",
+    envvar="PRESSROOM_STORAGE_URL",
+    default=None,
+    help="Where documents are stored: a folder, file:///dir or s3://bucket/prefix "
+    "(default: ./pressroom-data/artifacts).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 @click.pass_context
-def cli(ctx: click.Context, database_url: str | None, tasks: str, verbose: bool) -> None:
+def cli(
+    ctx: click.Context,
+    database_url: str | None,
+    tasks: str,
+    storage_url: str | None,
+    verbose: bool,
+) -> None:
     """Pressroom: asynchronous document generation on a durable job queue."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    ctx.obj = Context(database_url or Settings.from_env().database_url, split_list(tasks))
+    ctx.obj = Context(
+        database_url or Settings.from_env().database_url, split_list(tasks), storage_url
+    )
 
 
 def main() -> None:
     """Console-script entry point."""
-    from pressroom.cli import jobs, worker  # noqa: F401 - registers the subcommands
+    from pressroom.cli import documents, jobs, worker  # noqa: F401 - registers the subcommands
 
     try:
         cli.main(prog_name="pressroom", standalone_mode=False)
@@ -115,7 +135,7 @@ def migrate(obj: Context) -> None:
 )
 @click.pass_obj
 def purge(obj: Context, older_than: str) -> None:
-    """Delete finished jobs (and their events) older than the given age."""
+    """Delete finished jobs (their events and documents too) older than the given age."""
     n = obj.service().purge(parse_duration(older_than))
     click.echo(f"purged {n} job(s)")
 

@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
 import click
 
 from pressroom.cli.main import Context, cli
+from pressroom.core.errors import SchemaOutOfDate
+from pressroom.service import Pressroom
 from pressroom.settings import split_list
+from pressroom.store import open_store
 from pressroom.worker.config import WorkerConfig
 from pressroom.worker.supervisor import Supervisor
+
+log = logging.getLogger("pressroom.worker")
+
+
+def _load_templates(database_url: str, folder: str) -> None:
+    """Store each subfolder of ``folder`` as a template, on a connection closed afterwards."""
+    service = Pressroom(open_store(database_url))
+    try:
+        current, latest = service.store.schema_version()
+        if current != latest:
+            raise SchemaOutOfDate(
+                f"database schema is at version {current}, this Pressroom needs {latest}: "
+                "run `pressroom migrate`"
+            )
+        for stored, created in service.template_load_dir(folder):
+            state = "stored" if created else "unchanged"
+            log.info("template %s %s (%s)", stored.ref, state, stored.engine)
+    finally:
+        service.close()
 
 
 @cli.command()
@@ -69,6 +92,13 @@ from pressroom.worker.supervisor import Supervisor
     show_default=True,
     help="Days to keep finished jobs before purging them.",
 )
+@click.option(
+    "--templates",
+    "templates_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Store each subfolder of this folder as a template named after it, at start.",
+)
 @click.pass_obj
 def worker(
     obj: Context,
@@ -80,8 +110,14 @@ def worker(
     grace: float,
     prefetch: int | None,
     retention: float,
+    templates_dir: str | None,
 ) -> None:
-    """Run a worker node: claim jobs from the queues and run them in child processes."""
+    """Run a worker node: claim jobs from the queues and run them in child processes.
+
+    Children get the database and storage URLs through their environment
+    (``PRESSROOM_DATABASE_URL``, ``PRESSROOM_STORAGE_URL``): render jobs read templates and
+    write documents there.
+    """
     config = WorkerConfig(
         database_url=obj.database_url,
         concurrency=concurrency if concurrency is not None else (os.cpu_count() or 1),
@@ -94,4 +130,8 @@ def worker(
         prefetch=prefetch,
         retention_s=retention * 86400,
     )
+    if templates_dir is not None:
+        _load_templates(obj.database_url, templates_dir)
+    os.environ["PRESSROOM_DATABASE_URL"] = obj.database_url
+    os.environ["PRESSROOM_STORAGE_URL"] = obj.storage_url
     sys.exit(Supervisor(config).run())
