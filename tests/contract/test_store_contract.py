@@ -411,7 +411,8 @@ def test_listener_hears_inserts_from_another_connection(store_url: str) -> None:
     """A listener reports a change after another store instance inserts a job."""
     if store_url.startswith("memory"):
         pytest.skip(
-            "the memory store lives in one process; tests/unit/test_memory_store.py covers its listener"
+            "the memory store lives in one process; "
+            "tests/unit/test_memory_store.py covers its listener"
         )
     a, b = open_store(store_url), open_store(store_url)
     listener = a.listener()
