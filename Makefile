@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 
 run: $(STAMP)
 	$(BIN)/pressroom migrate
-	$(BIN)/pressroom worker
+	$(BIN)/pressroom worker --templates examples
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
