@@ -191,3 +191,19 @@ def test_render_budget_stops_runaway_cpu_and_memory_then_lifts() -> None:
     ) == before
     with render_budget(RenderLimits(memory_bytes=1), "chromium"):
         assert resource.getrlimit(resource.RLIMIT_AS) == before[1]
+
+
+def test_worker_purge_deletes_artifacts_in_the_background(docs: Pressroom) -> None:
+    """The workers' hourly purge deletes old jobs at once and their documents soon after."""
+    from pressroom.core.tasks import registry
+    from pressroom.testing import wait_until
+    from pressroom.worker.maintenance import Maintenance
+
+    job, _ = docs.submit_render(GREETING, {"name": "A"}, format="html")
+    run_inline(docs.store)
+    key = docs.get(job.id).result["key"]
+    duties = Maintenance(docs.store, "node", registry, retention_s=0.001, artifacts=docs.artifacts)
+    duties.purge()
+    with pytest.raises(NotFound):
+        docs.get(job.id)
+    wait_until(lambda: not docs.artifacts.exists(key), message="artifact deleted")

@@ -5,7 +5,7 @@
 - reap: workers on this host whose process is gone have their jobs rescued at once;
 - cron: periodic tasks are enqueued once per tick (a unique tick row decides which node wins);
 - purge: the elected leader deletes finished jobs older than the retention period, and their
-  artifacts.
+  artifacts (on a background thread, so object storage never delays heartbeats).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pressroom.core.clock import Clock, SystemClock
 from pressroom.core.limits import cron_previous_tick
 from pressroom.core.ports import Store
 from pressroom.core.tasks import Registry
-from pressroom.documents.retention import purge_finished
+from pressroom.documents.retention import BackgroundDeleter, purge_finished
 
 log = logging.getLogger("pressroom.maintenance")
 
@@ -64,6 +64,7 @@ class Maintenance:
         self.registry = registry
         self.retention_s = retention_s
         self._artifacts = artifacts
+        self._deleter: BackgroundDeleter | None = None
         self.clock = clock or SystemClock()
         self.host = socket.gethostname()
         self._cron_done: dict[str, float] = {}
@@ -142,6 +143,9 @@ class Maintenance:
         if not self.store.leader_attempt_elect("purge", self.node_id, 7200, now=self.clock.now()):
             return
         cutoff = self.clock.now() - timedelta(seconds=self.retention_s)
-        n = purge_finished(self.store, self.artifacts(), cutoff)
+        artifacts = self.artifacts()
+        if self._deleter is None:
+            self._deleter = BackgroundDeleter(artifacts)
+        n = purge_finished(self.store, artifacts, cutoff, delete=self._deleter)
         if n:
             log.info("purged %d finished job(s) older than %s", n, cutoff.isoformat())
