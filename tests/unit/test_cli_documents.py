@@ -129,3 +129,14 @@ def test_render_writes_a_document_and_submit_prints_an_id(tmp: Path) -> None:
     early = run(tmp, "jobs", "download", submitted.stdout.strip(), "-o", "early.pdf")
     assert early.returncode == 1 and "only a succeeded job has a result" in early.stderr
     assert not (tmp / "early.pdf").exists()
+
+
+def test_old_schema_is_one_line_error(
+    tmp: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Commands on a database that was never migrated say to run ``pressroom migrate``."""
+    monkeypatch.setenv("PRESSROOM_DATABASE_URL", f"sqlite:///{tmp}/empty.db")
+    code, _, err = invoke(monkeypatch, capsys, "templates", "list")
+    assert code == 1 and err.strip().splitlines() == [
+        "error: database schema is at version 0, this Pressroom needs 2: run `pressroom migrate`"
+    ]

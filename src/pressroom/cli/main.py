@@ -11,7 +11,8 @@ import click
 
 from pressroom._version import __version__
 from pressroom.artifacts import open_artifacts
-from pressroom.core.errors import PressroomError
+from pressroom.core.errors import PressroomError, SchemaOutOfDate
+from pressroom.core.ports import Store
 from pressroom.core.tasks import load_task_modules
 from pressroom.service import Pressroom
 from pressroom.settings import Settings, split_list
@@ -34,9 +35,21 @@ class Context:
         """The service over the configured store, with task modules loaded."""
         if self._service is None:
             load_task_modules(self.tasks)
+            store = open_store(self.database_url)
+            require_current_schema(store)
             artifacts = open_artifacts(self.storage_url)
-            self._service = Pressroom(open_store(self.database_url), artifacts=artifacts)
+            self._service = Pressroom(store, artifacts=artifacts)
         return self._service
+
+
+def require_current_schema(store: Store) -> None:
+    """Raise SchemaOutOfDate (one clear line) unless the database schema is the current one."""
+    current, latest = store.schema_version()
+    if current != latest:
+        raise SchemaOutOfDate(
+            f"database schema is at version {current}, this Pressroom needs {latest}: "
+            "run `pressroom migrate`"
+        )
 
 
 class _Group(click.Group):

@@ -8,8 +8,7 @@ import sys
 
 import click
 
-from pressroom.cli.main import Context, cli
-from pressroom.core.errors import SchemaOutOfDate
+from pressroom.cli.main import Context, cli, require_current_schema
 from pressroom.service import Pressroom
 from pressroom.settings import split_list
 from pressroom.store import open_store
@@ -23,12 +22,7 @@ def _load_templates(database_url: str, folder: str) -> None:
     """Store each subfolder of ``folder`` as a template, on a connection closed afterwards."""
     service = Pressroom(open_store(database_url))
     try:
-        current, latest = service.store.schema_version()
-        if current != latest:
-            raise SchemaOutOfDate(
-                f"database schema is at version {current}, this Pressroom needs {latest}: "
-                "run `pressroom migrate`"
-            )
+        require_current_schema(service.store)
         for stored, created in service.template_load_dir(folder):
             state = "stored" if created else "unchanged"
             log.info("template %s %s (%s)", stored.ref, state, stored.engine)
