@@ -28,8 +28,24 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
-	$(BIN)/python bench/run.py
+# The queue benchmark: Pressroom and its peers (Huey, pgqueuer, Procrastinate, RQ, Celery) in
+# one interpreter of their own (bench/.venv-peers), measured in the same run; then the
+# claim-depth benchmark on PostgreSQL. Writes bench/RESULTS.md. Needs PostgreSQL and Redis.
+PEERS_VENV := bench/.venv-peers
+PEERS_PY   := $(PEERS_VENV)/bin/python
+BENCH_RUNS ?= 3
+BENCH_ARGS ?=
+
+$(PEERS_VENV)/.installed: bench/requirements-peers.txt pyproject.toml
+	@test -x $(PEERS_PY) || $(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_PY) -m pip install --quiet --upgrade pip
+	$(PEERS_PY) -m pip install --quiet -r bench/requirements-peers.txt -e .
+	@touch $@
+
+bench: $(STAMP) $(PEERS_VENV)/.installed
+	$(PEERS_PY) bench/peers.py --all --runs $(BENCH_RUNS) --json bench/out/peers.json $(BENCH_ARGS)
+	$(BIN)/python bench/depth.py --runs 2 --json bench/out/depth.json
+	$(PEERS_PY) bench/report.py bench/out/peers.json --depth bench/out/depth.json -o bench/RESULTS.md
 
 clean:
 	rm -rf $(VENV) pressroom-data .pytest_cache .mypy_cache .ruff_cache
