@@ -195,6 +195,10 @@ def test_render_budget_stops_runaway_cpu_and_memory_then_lifts() -> None:
 
 def test_worker_purge_deletes_artifacts_in_the_background(docs: Pressroom) -> None:
     """The workers' hourly purge deletes old jobs at once and their documents soon after."""
+    from datetime import timedelta
+
+    from pressroom.core.clock import FakeClock
+    from pressroom.core.models import utcnow
     from pressroom.core.tasks import registry
     from pressroom.testing import wait_until
     from pressroom.worker.maintenance import Maintenance
@@ -202,7 +206,10 @@ def test_worker_purge_deletes_artifacts_in_the_background(docs: Pressroom) -> No
     job, _ = docs.submit_render(GREETING, {"name": "A"}, format="html")
     run_inline(docs.store)
     key = docs.get(job.id).result["key"]
-    duties = Maintenance(docs.store, "node", registry, retention_s=0.001, artifacts=docs.artifacts)
+    later = FakeClock(utcnow() + timedelta(days=2))
+    duties = Maintenance(
+        docs.store, "node", registry, retention_s=86400, artifacts=docs.artifacts, clock=later
+    )
     duties.purge()
     with pytest.raises(NotFound):
         docs.get(job.id)
