@@ -14,6 +14,7 @@ from pressroom.core.models import JobFilter
 from pressroom.renderers.base import TemplateBundle
 from pressroom.service import Pressroom
 from pressroom.store import open_store
+from pressroom.store.sqlite import _MIGRATIONS
 from tests.integration._documents import EXAMPLES_DIR, check_document, example_data
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,6 +138,8 @@ def test_old_schema_is_one_line_error(
     """Commands on a database that was never migrated say to run ``pressroom migrate``."""
     monkeypatch.setenv("PRESSROOM_DATABASE_URL", f"sqlite:///{tmp}/empty.db")
     code, _, err = invoke(monkeypatch, capsys, "templates", "list")
+    latest = _MIGRATIONS[-1][0]
     assert code == 1 and err.strip().splitlines() == [
-        "error: database schema is at version 0, this Pressroom needs 2: run `pressroom migrate`"
+        f"error: database schema is at version 0, this Pressroom needs {latest}: "
+        "run `pressroom migrate`"
     ]

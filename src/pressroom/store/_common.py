@@ -74,6 +74,27 @@ def initial_status(job: NewJob, now: datetime) -> JobStatus:
     return JobStatus.SCHEDULED if job.run_at is not None and job.run_at > now else JobStatus.QUEUED
 
 
+def job_from_new(job_id: str, job: NewJob, now: datetime) -> Job:
+    """The job a store holds right after inserting ``job`` at ``now`` (no read back needed)."""
+    return Job(
+        id=job_id,
+        task=job.task,
+        args=job.args,
+        queue=job.queue,
+        priority=job.priority,
+        status=initial_status(job, now),
+        attempt=0,
+        max_attempts=job.max_attempts,
+        run_at=job.run_at or now,
+        created_at=now,
+        tenant=job.tenant,
+        timeout_s=job.timeout_s,
+        metadata=job.metadata,
+        unique_key=job.unique_key,
+        cache_key=job.cache_key,
+    )
+
+
 def check_bulk(jobs: Sequence[NewJob]) -> None:
     """Bulk inserts do not take unique keys (one key per call keeps the answer unambiguous)."""
     if any(j.unique_key for j in jobs):

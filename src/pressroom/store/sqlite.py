@@ -210,77 +210,49 @@ class SQLiteStore(SQLiteDocuments):
 
     # --- job writes -----------------------------------------------------------------------------
     def _insert(self, conn: sqlite3.Connection, job: NewJob, now: datetime) -> str:
+        """Insert a job; its creation event comes from the ``jobs_created_event`` trigger."""
         job_id = new_id()
-        status = c.initial_status(job, now)
-        run_at = job.run_at or now
-        at = _ts(now)
-        conn.execute(
-            _Q["job_insert"],
-            (
-                job_id,
-                job.tenant,
-                job.task,
-                c.dumps(job.args),
-                job.queue,
-                job.priority,
-                status,
-                job.max_attempts,
-                job.timeout_s,
-                _ts(run_at),
-                at,
-                c.dumps(job.metadata),
-                job.unique_key,
-                job.cache_key,
-            ),
-        )
-        conn.execute(
-            _Q["event_insert"], (job_id, at, EventKind.STATUS, c.dumps(c.status_event(status, 0)))
-        )
+        conn.execute(_Q["job_insert"], _insert_row(job_id, job, now))
         return job_id
 
+    def _write_one(self, sql: str, params: Sequence[Any]) -> None:
+        """One statement in autocommit: its own transaction, taking the write lock at once (as
+        BEGIN IMMEDIATE would), retried while the file is busy."""
+        conn = self._conn()
+        deadline = time.monotonic() + _LOCK_RETRY_DEADLINE_S
+        delay = 0.001
+        while True:
+            try:
+                conn.execute(sql, params)
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise StoreError(f"SQLite write failed: {exc}") from exc
+                time.sleep(delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 2, 0.1)
+
     def job_insert(self, job: NewJob, *, now: datetime | None = None) -> tuple[Job, bool]:
-        """Insert one job, or return the live job already holding its unique key."""
+        """Insert one job (one statement), or return the live job already holding its unique
+        key (a transaction that looks first)."""
         now = now or utcnow()
+        if not job.unique_key:
+            job_id = new_id()
+            self._write_one(_Q["job_insert"], _insert_row(job_id, job, now))
+            return c.job_from_new(job_id, job, now), True
         with self._write() as conn:
-            if job.unique_key:
-                row = conn.execute(_Q["job_by_unique_key"], (job.tenant, job.unique_key)).fetchone()
-                if row:
-                    return _row_to_job(row), False
+            row = conn.execute(_Q["job_by_unique_key"], (job.tenant, job.unique_key)).fetchone()
+            if row:
+                return _row_to_job(row), False
             job_id = self._insert(conn, job, now)
-            row = conn.execute(_Q["job_get"], (job_id,)).fetchone()
-        return _row_to_job(row), True
+        return c.job_from_new(job_id, job, now), True
 
     def job_insert_many(self, jobs: Sequence[NewJob], *, now: datetime | None = None) -> list[str]:
         """Insert many jobs in one transaction."""
         c.check_bulk(jobs)
         now = now or utcnow()
-        at = _ts(now)
-        rows, events = [], []
-        for job in jobs:
-            job_id = new_id()
-            status = c.initial_status(job, now)
-            rows.append(
-                (
-                    job_id,
-                    job.tenant,
-                    job.task,
-                    c.dumps(job.args),
-                    job.queue,
-                    job.priority,
-                    status,
-                    job.max_attempts,
-                    job.timeout_s,
-                    _ts(job.run_at or now),
-                    at,
-                    c.dumps(job.metadata),
-                    None,
-                    job.cache_key,
-                )
-            )
-            events.append((job_id, at, EventKind.STATUS, c.dumps(c.status_event(status, 0))))
+        rows = [_insert_row(new_id(), job, now) for job in jobs]
         with self._write() as conn:
             conn.executemany(_Q["job_insert"], rows)
-            conn.executemany(_Q["event_insert"], events)
         return [r[0] for r in rows]
 
     def job_claim(self, params: ClaimParams) -> list[Job]:
@@ -739,7 +711,36 @@ class SQLiteStore(SQLiteDocuments):
         return [QueueLimits(*r) for r in self._conn().execute(_Q["queue_limits_list"])]
 
 
+def _insert_row(job_id: str, job: NewJob, now: datetime) -> tuple[Any, ...]:
+    """The parameters of ``job_insert`` for a new job."""
+    return (
+        job_id,
+        job.tenant,
+        job.task,
+        c.dumps(job.args),
+        job.queue,
+        job.priority,
+        c.initial_status(job, now).value,
+        job.max_attempts,
+        job.timeout_s,
+        _ts(job.run_at or now),
+        _ts(now),
+        c.dumps(job.metadata),
+        job.unique_key,
+        job.cache_key,
+    )
+
+
 def _split_sql(script: str) -> list[str]:
-    """Split a migration script into statements (our scripts have no ';' inside literals)."""
-    lines = [ln for ln in script.splitlines() if not ln.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    """Split a migration script into complete statements (a trigger body stays whole)."""
+    statements, current = [], ""
+    for line in script.splitlines():
+        if line.strip().startswith("--"):
+            continue
+        current += line + "\n"
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements

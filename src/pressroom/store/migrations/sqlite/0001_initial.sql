@@ -35,7 +35,7 @@ CREATE UNIQUE INDEX jobs_unique_key ON jobs (tenant, unique_key)
     WHERE unique_key IS NOT NULL AND status NOT IN ('failed', 'cancelled');
 
 CREATE TABLE job_events (
-    seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq    INTEGER PRIMARY KEY,  -- rowid: max+1, so a job's later events always sort after its earlier ones
     job_id TEXT NOT NULL,
     at     REAL NOT NULL,
     kind   TEXT NOT NULL,
