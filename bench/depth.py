@@ -70,8 +70,10 @@ def plan(url: str) -> list[str]:
 def drain(url: str, measure: int) -> float:
     """Start 2 worker processes; rate over the first ``measure`` completions."""
     env = {**os.environ, "PRESSROOM_DATABASE_URL": url}
+    (OUT / "logs").mkdir(parents=True, exist_ok=True)
+    log = (OUT / "logs" / "depth-worker.log").open("ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pressroom", "worker", "-c", "2"], env=env, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "pressroom", "worker", "-c", "2"], env=env, stderr=log
     )
     try:
         with psycopg.connect(url, autocommit=True) as conn:
@@ -90,7 +92,8 @@ def drain(url: str, measure: int) -> float:
             ).fetchone()
     finally:
         proc.terminate()
-        proc.wait(60)
+        proc.wait(120)
+        log.close()
     return float(measure / (last - first).total_seconds())
 
 

@@ -175,8 +175,8 @@ UPDATE pressroom_jobs AS j
 SET lease_expires_at = coalesce(%(now)s::timestamptz, now())
                        + %(lease_s)s::float8 * interval '1 second'
 FROM unnest(%(ids)s::text[], %(attempts)s::int[]) AS h(id, attempt)
-WHERE j.id = h.id AND j.attempt = h.attempt AND j.worker_id = %(worker_id)s
-  AND j.status = 'running'
+WHERE j.id = ANY(%(ids)s::text[]) AND j.id = h.id AND j.attempt = h.attempt
+  AND j.worker_id || '' = %(worker_id)s AND j.status || '' = 'running'  -- by primary key only
 RETURNING j.id, j.cancel_requested
 
 -- name: job_finish
@@ -199,7 +199,11 @@ o AS (
         max_attempts = j.max_attempts + o.give_back,
         progress_percent = CASE WHEN o.status = 'succeeded' THEN 100 ELSE j.progress_percent END
     FROM o, t
-    WHERE j.id = o.id AND j.attempt = o.attempt AND j.status = 'running'
+    -- Look the rows up by primary key. The status test is written so that no partial index on
+    -- running jobs can serve it: after a long drain such an index is mostly dead entries, and a
+    -- plan walking it makes every write cost O(jobs drained) (seen: 300 jobs/s after 10,000).
+    WHERE j.id = ANY(%(ids)b::text[]) AND j.id = o.id AND j.attempt = o.attempt
+      AND j.status || '' = 'running'
     RETURNING j.id, j.attempt, j.status, j.queue, t.now,
         coalesce(o.events::jsonb, jsonb_build_array(jsonb_build_object(
             'kind', 'status', 'data', jsonb_build_object('status', o.status, 'attempt', o.attempt)
@@ -350,7 +354,7 @@ GROUP BY queue, status
 
 -- name: job_cancel_requested
 SELECT id FROM pressroom_jobs
-WHERE id = ANY(%(ids)s::text[]) AND cancel_requested AND status = 'running'
+WHERE id = ANY(%(ids)s::text[]) AND cancel_requested AND status || '' = 'running'  -- by pkey
 
 -- name: worker_upsert
 INSERT INTO pressroom_workers (id, host, pid, queues, concurrency, started_at,
