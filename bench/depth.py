@@ -92,7 +92,11 @@ def drain(url: str, measure: int) -> float:
             ).fetchone()
     finally:
         proc.terminate()
-        proc.wait(120)
+        try:
+            proc.wait(120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
         log.close()
     return float(measure / (last - first).total_seconds())
 

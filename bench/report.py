@@ -98,7 +98,20 @@ def render(
                 errors.append(f"- {system} {metric} run {err['run']}: `{err['error']}`")
 
     batch = envs[-1]["params"].get("bulk_batch", 0) if envs else 0
-    out = [f"## {title}", "", *lines, "", *notes, ""]
+    argv = " ".join(envs[-1].get("argv", [])) if envs else ""
+    out = [
+        f"## {title}",
+        "",
+        "Produced by `make bench`: `bench/.venv-peers/bin/python bench/peers.py "
+        f"{argv}`, then `.venv/bin/python bench/depth.py --runs 2`, then this report "
+        "(`bench/report.py`). Every system below was measured in the same run, rounds "
+        "interleaved; compare ratios within this run only (the machine is shared and noisy).",
+        "",
+        *lines,
+        "",
+        *notes,
+        "",
+    ]
     out += [
         "Drain = pre-filled queue, N / (last completion - first completion), worker start-up "
         "excluded. Enqueue = one job per call (one transaction) from one client. Bulk = the "
