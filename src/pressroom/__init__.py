@@ -17,8 +17,24 @@ from pressroom.core.errors import (
 from pressroom.core.models import Job, JobEvent, JobStatus, NewJob
 from pressroom.core.tasks import JobContext, task
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pressroom.client import AsyncClient, Client
+
+
+def __getattr__(name: str) -> object:
+    """Import the HTTP client (and httpx) only when it is used, not in every worker."""
+    if name in ("AsyncClient", "Client"):
+        from pressroom import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'pressroom' has no attribute {name!r}")
+
+
 __all__ = [
+    "AsyncClient",
     "Cancelled",
+    "Client",
     "Conflict",
     "InvalidInput",
     "Job",
