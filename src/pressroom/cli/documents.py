@@ -123,8 +123,8 @@ def submit_template(
     click.echo(job.id)
 
 
-_ENGINE = click.option("--engine", default=None, help="Engine (default: from the file name).")
-_OPTION = click.option(
+ENGINE_FLAG = click.option("--engine", default=None, help="Engine (default: from the file name).")
+OPTION_FLAG = click.option(
     "--option", "option_pairs", multiple=True, help="Engine option k=v (repeatable)."
 )
 
@@ -138,8 +138,8 @@ _OPTION = click.option(
 @click.option(
     "-o", "--output", "out", required=True, help="Where to write the document ('-': stdout)."
 )
-@_ENGINE
-@_OPTION
+@ENGINE_FLAG
+@OPTION_FLAG
 @click.pass_obj
 def render(
     obj: Context,
@@ -158,7 +158,7 @@ def render(
     chosen, override = template_arg(template, engine)
     data = read_data(data_path)
     options = parse_options(option_pairs)
-    service = obj.service() if isinstance(chosen, str) else Pressroom(MemoryStore())
+    service = obj.local() if isinstance(chosen, str) else Pressroom(MemoryStore())
     doc = service.render_now(chosen, data, format=fmt, options=options, engine=override)
     with output(out) as fh:
         fh.write(doc.content)
@@ -190,7 +190,7 @@ def templates() -> None:
 @templates.command("push")
 @click.argument("path")
 @click.option("--name", required=True, help="The template's name (a new version if it exists).")
-@_ENGINE
+@ENGINE_FLAG
 @click.pass_obj
 def push(obj: Context, path: str, name: str, engine: str | None) -> None:
     """Store a template FILE or DIR (a folder's data.json is left out) as NAME's next version."""
@@ -221,9 +221,10 @@ def list_templates(obj: Context, as_json: bool) -> None:
 def show(obj: Context, ref: str, as_json: bool) -> None:
     """Show a stored template: NAME (latest) or NAME@VERSION, with its files."""
     found = obj.service().template_get(ref, with_bundle=True)
-    assert found.bundle is not None
-    bundle = tpl.unpack(found.bundle, found.engine, found.main)
-    files = {name: len(data) for name, data in sorted(bundle.files.items())}
+    files: dict[str, int] = {}
+    if found.bundle is not None:  # a server does not send bundles
+        bundle = tpl.unpack(found.bundle, found.engine, found.main)
+        files = {name: len(data) for name, data in sorted(bundle.files.items())}
     if as_json:
         echo_json({**found.to_dict(), "files": files})
         return

@@ -133,14 +133,15 @@ def submit(
         return
     if unique_key:
         raise InvalidInput("--unique-key cannot be combined with --args-file")
+    local = obj.local()
     stream = sys.stdin if args_file == "-" else Path(args_file).open(encoding="utf-8")  # noqa: SIM115
     built: list[NewJob] = []
     with stream:
         for n, line in enumerate(stream, 1):
             if line.strip():
                 args = _parse_args(line, f"line {n} of {args_file}")
-                built.append(service.build_job(task, args, **options))
-    for job_id in service.submit_many(built):
+                built.append(local.build_job(task, args, **options))
+    for job_id in local.submit_many(built):
         click.echo(job_id)
 
 
@@ -293,7 +294,7 @@ def queues() -> None:
 @click.pass_obj
 def queues_set(obj: Context, name: str, concurrency: int | None, rate: str | None) -> None:
     """Set a queue's limits (no options clears them)."""
-    lim = obj.service().set_queue_limits(name, concurrency=concurrency, rate=rate)
+    lim = obj.local().set_queue_limits(name, concurrency=concurrency, rate=rate)
     click.echo(f"{lim.name}: concurrency={lim.concurrency} rate={rate}")
 
 
@@ -301,7 +302,7 @@ def queues_set(obj: Context, name: str, concurrency: int | None, rate: str | Non
 @click.pass_obj
 def queues_list(obj: Context) -> None:
     """Show queues with limits."""
-    for lim in obj.service().queue_limits():
+    for lim in obj.local().queue_limits():
         rate = f"{lim.rate_count}/{lim.rate_period_s:g}s" if lim.rate_count else "-"
         click.echo(f"{lim.name:<20} concurrency={lim.concurrency or '-'} rate={rate}")
 

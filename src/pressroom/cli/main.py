@@ -5,34 +5,63 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from pressroom._version import __version__
 from pressroom.artifacts import open_artifacts
-from pressroom.core.errors import PressroomError, SchemaOutOfDate
+from pressroom.core.errors import InvalidInput, PressroomError, SchemaOutOfDate
 from pressroom.core.ports import Store
 from pressroom.core.tasks import load_task_modules
 from pressroom.service import Pressroom
 from pressroom.settings import Settings, split_list
 from pressroom.store import open_store
 
+if TYPE_CHECKING:
+    from pressroom.cli.remote import RemoteService
+
 
 class Context:
     """What the top-level options resolve to, shared by every subcommand."""
 
     def __init__(
-        self, database_url: str, tasks: tuple[str, ...], storage_url: str | None = None
+        self,
+        database_url: str,
+        tasks: tuple[str, ...],
+        storage_url: str | None = None,
+        url: str | None = None,
+        api_key: str | None = None,
     ) -> None:
-        """Remember the options; connect lazily."""
+        """Remember the options; connect lazily. With ``url``, jobs and templates go over HTTP."""
         self.database_url = database_url
         self.tasks = tasks
         self.storage_url = storage_url or Settings.from_env().storage_url
+        self.url = url
+        self.api_key = api_key
         self._service: Pressroom | None = None
+        self._remote: RemoteService | None = None
 
-    def service(self) -> Pressroom:
-        """The service over the configured store, with task modules loaded."""
+    def service(self) -> Pressroom | RemoteService:
+        """The server at ``--url`` when one is set, else the service over the local database."""
+        if self.url:
+            if self._remote is None:
+                from pressroom.cli.remote import RemoteService
+                from pressroom.client import Client
+
+                self._remote = RemoteService(Client(self.url, self.api_key))
+            return self._remote
+        return self.local()
+
+    def local(self) -> Pressroom:
+        """The service over the configured store, with task modules loaded.
+
+        Raises InvalidInput when ``--url``/``PRESSROOM_URL`` is set: the command needs the database.
+        """
+        if self.url:
+            raise InvalidInput(
+                "this command works on the database, not over HTTP: unset PRESSROOM_URL (--url)"
+            )
         if self._service is None:
             load_task_modules(self.tasks)
             store = open_store(self.database_url)
@@ -85,6 +114,13 @@ class _Group(click.Group):
     help="Where documents are stored: a folder, file:///dir or s3://bucket/prefix "
     "(default: ./pressroom-data/artifacts).",
 )
+@click.option(
+    "--url",
+    envvar="PRESSROOM_URL",
+    default=None,
+    help="A Pressroom server: jobs, submit and templates commands go to it over HTTP.",
+)
+@click.option("--api-key", envvar="PRESSROOM_API_KEY", default=None, help="The API key for --url.")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 @click.pass_context
 def cli(
@@ -92,6 +128,8 @@ def cli(
     database_url: str | None,
     tasks: str,
     storage_url: str | None,
+    url: str | None,
+    api_key: str | None,
     verbose: bool,
 ) -> None:
     """Pressroom: asynchronous document generation on a durable job queue."""
@@ -101,13 +139,17 @@ def cli(
         stream=sys.stderr,
     )
     ctx.obj = Context(
-        database_url or Settings.from_env().database_url, split_list(tasks), storage_url
+        database_url or Settings.from_env().database_url,
+        split_list(tasks),
+        storage_url,
+        url=url or None,
+        api_key=api_key or None,
     )
 
 
 def main() -> None:
     """Console-script entry point."""
-    from pressroom.cli import documents, jobs, worker  # noqa: F401 - registers the subcommands
+    from pressroom.cli import documents, jobs, submit, worker  # noqa: F401 - registers commands
 
     try:
         cli.main(prog_name="pressroom", standalone_mode=False)
@@ -149,7 +191,7 @@ def migrate(obj: Context) -> None:
 @click.pass_obj
 def purge(obj: Context, older_than: str) -> None:
     """Delete finished jobs (their events and documents too) older than the given age."""
-    n = obj.service().purge(parse_duration(older_than))
+    n = obj.local().purge(parse_duration(older_than))
     click.echo(f"purged {n} job(s)")
 
 

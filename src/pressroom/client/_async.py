@@ -186,7 +186,7 @@ class AsyncClient:
     async def templates(self) -> builtins.list[RemoteTemplate]:
         """The caller's stored templates."""
         body = (await self._call("GET", "/v1/templates")).json()
-        items = body.get("items", body) if isinstance(body, dict) else body
+        items = body.get("templates", []) if isinstance(body, dict) else body
         return [RemoteTemplate.from_json(t) for t in items]
 
     async def put_template(self, name: str, body: Mapping[str, Any]) -> RemoteTemplate:

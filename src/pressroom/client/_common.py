@@ -91,7 +91,7 @@ def list_params(
 
 def job_page(body: Mapping[str, Any]) -> JobPage:
     """Read one page of ``GET /v1/jobs``."""
-    items = body.get("items", body.get("jobs", []))
+    items = body.get("jobs", [])
     return JobPage([RemoteJob.from_json(j) for j in items], body.get("next_cursor"))
 
 

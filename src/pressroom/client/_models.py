@@ -39,11 +39,12 @@ class JobError:
 class Artifact:
     """The document a render job produced."""
 
-    filename: str
-    content_type: str
-    size: int
-    sha256: str
+    filename: str | None
+    content_type: str | None
+    size: int | None
+    sha256: str | None
     download_url: str | None = None
+    page_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ class RemoteJob:
     """A job as the server reports it."""
 
     id: str
+    task: str
+    template: str | None
+    format: str | None
     status: str
     progress: Progress
     attempt: int
@@ -62,6 +66,7 @@ class RemoteJob:
     finished_at: datetime | None
     error: JobError | None
     result: Artifact | None
+    output: Any
     metadata: dict[str, str]
     links: dict[str, str]
     raw: dict[str, Any] = field(repr=False)
@@ -83,16 +88,20 @@ class RemoteJob:
         error = body.get("error")
         result = body.get("result")
         artifact = None
-        if isinstance(result, Mapping) and "filename" in result and "sha256" in result:
+        if isinstance(result, Mapping):
             artifact = Artifact(
-                filename=str(result["filename"]),
-                content_type=str(result.get("content_type", "application/octet-stream")),
-                size=int(result.get("size", 0)),
-                sha256=str(result["sha256"]),
+                filename=result.get("filename"),
+                content_type=result.get("content_type"),
+                size=result.get("size"),
+                sha256=result.get("sha256"),
                 download_url=result.get("download_url"),
+                page_count=result.get("page_count"),
             )
         return cls(
             id=str(body["id"]),
+            task=str(body.get("task", "")),
+            template=body.get("template"),
+            format=body.get("format"),
             status=str(body["status"]),
             progress=Progress(
                 percent=float(progress.get("percent") or 0.0), message=progress.get("message")
@@ -108,6 +117,7 @@ class RemoteJob:
             if isinstance(error, Mapping)
             else None,
             result=artifact,
+            output=body.get("output"),
             metadata=dict(body.get("metadata") or {}),
             links=dict(body.get("links") or {}),
             raw=dict(body),
@@ -124,11 +134,12 @@ class JobPage:
 
 @dataclass(frozen=True)
 class RemoteTemplate:
-    """A stored template: its name, newest version and engine."""
+    """A stored template version: its name, version, engine and content hash."""
 
     name: str
     version: int
     engine: str
+    sha256: str
     raw: dict[str, Any] = field(repr=False)
 
     @classmethod
@@ -136,7 +147,8 @@ class RemoteTemplate:
         """Build a template from the server's JSON."""
         return cls(
             name=str(body["name"]),
-            version=int(body.get("version", body.get("latest_version", 0)) or 0),
+            version=int(body.get("version") or 0),
             engine=str(body.get("engine", "")),
+            sha256=str(body.get("sha256", "")),
             raw=dict(body),
         )

@@ -215,7 +215,7 @@ class Client:
     def templates(self) -> builtins.list[RemoteTemplate]:
         """The caller's stored templates."""
         body = self._call("GET", "/v1/templates").json()
-        items = body.get("items", body) if isinstance(body, dict) else body
+        items = body.get("templates", []) if isinstance(body, dict) else body
         return [RemoteTemplate.from_json(t) for t in items]
 
     def template(self, name: str) -> dict[str, Any]:
@@ -227,6 +227,24 @@ class Client:
         """Store a new version of template ``name`` (the body of ``PUT /v1/templates/{name}``)."""
         response = self._call("PUT", f"/v1/templates/{name}", json=dict(body))
         return RemoteTemplate.from_json(response.json())
+
+    def preview(
+        self,
+        template: str | Mapping[str, Any],
+        data: Mapping[str, Any] | None = None,
+        *,
+        format: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        """Render now, without a job (for template authors); the document's bytes."""
+        body = submit_body(template, data=data, format=format, options=options)
+        return self._call("POST", "/v1/preview", json=body).content
+
+    def workers(self) -> builtins.list[dict[str, Any]]:
+        """The worker nodes, their heartbeats and running jobs."""
+        body = self._call("GET", "/v1/workers").json()
+        found: list[dict[str, Any]] = body.get("workers", []) if isinstance(body, dict) else body
+        return found
 
     def stats(self) -> dict[str, Any]:
         """Counts of the caller's jobs by status and queue."""
