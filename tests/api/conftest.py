@@ -3,6 +3,7 @@ test is parametrised), in-process clients, and a real uvicorn server on 127.0.0.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -75,16 +76,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def live_url(app: FastAPI) -> Iterator[str]:
-    """``app`` served by uvicorn (asyncio loop) on 127.0.0.1 in a thread; its base URL."""
+@contextlib.contextmanager
+def serve_live(app: FastAPI) -> Iterator[str]:
+    """Serve ``app`` with uvicorn (asyncio loop) on 127.0.0.1 in a thread; yields its base URL."""
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, loop="asyncio", log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    wait_until(lambda: server.started, message="uvicorn started")
-    yield f"http://127.0.0.1:{port}"
-    app.state.api.hub.end_streams()
-    server.should_exit = True
-    thread.join(timeout=15)
+    try:
+        wait_until(lambda: server.started, message="uvicorn started")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        app.state.api.hub.end_streams()
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@pytest.fixture
+def live_url(app: FastAPI) -> Iterator[str]:
+    """``app`` served on 127.0.0.1; its base URL."""
+    with serve_live(app) as url:
+        yield url

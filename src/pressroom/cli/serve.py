@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from types import FrameType
 
 import click
@@ -29,6 +30,7 @@ from pressroom.core.errors import InvalidInput
 from pressroom.settings import split_list
 
 log = logging.getLogger("pressroom.serve")
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class _Server(uvicorn.Server):
@@ -41,6 +43,20 @@ class _Server(uvicorn.Server):
         if self.api is not None:
             self.api.hub.end_streams()
         super().handle_exit(sig, frame)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """uvicorn's signal handling, without re-raising the signal once the API has stopped:
+        ``serve`` still has its workers to drain, then exits normally."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        originals = {sig: signal.signal(sig, self.handle_exit) for sig in _SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in originals.items():
+                signal.signal(sig, handler)
 
 
 def _die_with_parent() -> None:
