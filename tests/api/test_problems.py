@@ -90,16 +90,42 @@ HOSTILE_BODIES = [
     b'"\xff\xfe"',
     b"\xff\xfe\xfa",
     b'{"task": "\\ud800"}',
+    b'{"task": "pressroom.noop", "metadata": {"a": "\\ud800"}}',
+    b'{"task": "pressroom.noop", "metadata": {"a": "x\\u0000y"}}',
+    b'{"template": {"engine": "html", "source": "x"}, "data": {"\\u0000": 1}}',
     b"[" * 100 + b"]" * 100,
     b"[" * 100_000 + b"]" * 100_000,
     b'{"task": "pressroom.noop", "args": ' + b'{"a": ' * 70 + b"1" + b"}" * 70 + b"}",
 ]
 
 
+@pytest.mark.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
 @pytest.mark.parametrize("body", HOSTILE_BODIES)
 def test_hostile_bodies_are_client_errors(client: TestClient, body: bytes) -> None:
     """Odd numbers, bad encodings, deep nesting and bad references never produce a 5xx."""
     response = client.post("/v1/jobs", content=body, headers={"content-type": "application/json"})
+    assert 400 <= response.status_code < 500, response.text
+    assert_problem(response, response.status_code)
+
+
+@pytest.mark.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/jobs/a%00b",
+        "/v1/jobs?queue=a%00b",
+        "/v1/jobs?template=x%00",
+        "/v1/jobs?limit=1e999",
+        "/v1/jobs?limit=99999999999999999999999",
+        "/v1/jobs/x/events?last_event_id=-1",
+        "/v1/jobs/x/events?last_event_id=99999999999999999999999999",
+        "/v1/templates/a%00b",
+        "/v1/templates/x@99999999999999999999999",
+    ],
+)
+def test_hostile_urls_are_client_errors(client: TestClient, url: str) -> None:
+    """NUL, bad UTF-8 and huge numbers in paths and queries never produce a 5xx."""
+    response = client.get(url)
     assert 400 <= response.status_code < 500, response.text
     assert_problem(response, response.status_code)
 

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -86,9 +87,19 @@ def _invalid(detail: str) -> ProblemError:
     return ProblemError(422, detail, slug="invalid-json")
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+"""NUL (PostgreSQL text and jsonb refuse it) and lone surrogates (not encodable as UTF-8)."""
+
+
+def check_text(text: str, where: str) -> None:
+    """Raise a 422 ProblemError if ``text`` holds a character no store can keep."""
+    if _UNSTORABLE.search(text):
+        raise _invalid(f"{where} contains NUL or an unpaired surrogate, which cannot be stored")
+
+
 def check_shape(value: Any, *, max_depth: int, max_items: int) -> None:
-    """Raise a 422 ProblemError if ``value`` nests deeper than ``max_depth`` or holds more than
-    ``max_items`` values (walked without recursion)."""
+    """Raise a 422 ProblemError if ``value`` nests deeper than ``max_depth``, holds more than
+    ``max_items`` values, or has text no store can keep (walked without recursion)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     items = 0
     while stack:
@@ -96,11 +107,17 @@ def check_shape(value: Any, *, max_depth: int, max_items: int) -> None:
         items += 1
         if items > max_items:
             raise _invalid(f"JSON holds more than {max_items} values")
-        if isinstance(node, dict | list):
+        if isinstance(node, str):
+            check_text(node, "a JSON string")
+        elif isinstance(node, dict | list):
             if depth > max_depth:
                 raise _invalid(f"JSON is nested deeper than {max_depth} levels")
-            children = node.values() if isinstance(node, dict) else node
-            stack.extend((child, depth + 1) for child in children)
+            if isinstance(node, dict):
+                for key in node:
+                    check_text(key, "a JSON key")
+                stack.extend((child, depth + 1) for child in node.values())
+            else:
+                stack.extend((child, depth + 1) for child in node)
 
 
 def _is_json(content_type: str) -> bool:
@@ -134,6 +151,9 @@ class PressroomRoute(APIRoute):
         expects_json = self.body_field is not None
 
         async def route_handler(request: Request) -> Response:
+            for value in (*request.path_params.values(), *request.query_params.values()):
+                if isinstance(value, str):
+                    check_text(value, "the URL")
             content_type = request.headers.get("content-type")
             if expects_json and content_type and not _is_json(content_type):
                 raise ProblemError(
