@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 
 run: $(STAMP)
 	$(BIN)/pressroom migrate
-	$(BIN)/pressroom worker --templates examples
+	$(BIN)/pressroom serve --host 127.0.0.1 --port 8000 --templates examples
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -367,16 +367,33 @@ class Pressroom:
     ) -> Rendered:
         """Render at once in this process, without a job (for template authors): the same checks
         and renderers as a render job, without the per-render CPU and memory budget."""
+        bundle, args = self.prepare_render(
+            template, data, format=format, options=options, engine=engine, tenant=tenant
+        )
+        return render_bundle(
+            bundle, args["data"], args["format"], args["options"], progress, budget=False
+        )
+
+    def prepare_render(
+        self,
+        template: str | Mapping[str, Any] | TemplateBundle,
+        data: Mapping[str, Any] | None = None,
+        *,
+        format: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        engine: str | None = None,
+        tenant: str = "default",
+    ) -> tuple[TemplateBundle, dict[str, Any]]:
+        """Check a render as :meth:`render_now` does and load its template: (bundle, args with
+        ``data``, ``format`` and ``options``), ready for :func:`render_bundle` elsewhere (the
+        API renders previews in a separate process)."""
         if isinstance(template, TemplateBundle):
             template = tpl.to_inline(template)
         plan = plan_render(
             self.store, template, data, format=format, options=options, engine=engine, tenant=tenant
         )
         bundle, _ = resolve_template(plan.args["template"], tenant, engine, self.store)
-        args = plan.args
-        return render_bundle(
-            bundle, args["data"], args["format"], args["options"], progress, budget=False
-        )
+        return bundle, plan.args
 
     def set_queue_limits(
         self, queue: str, *, concurrency: int | None = None, rate: str | None = None

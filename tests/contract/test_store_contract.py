@@ -336,6 +336,22 @@ def test_progress_is_fenced_and_logged(store: Store) -> None:
     assert [e.seq for e in later] == [e.seq for e in events[1:]]
 
 
+def test_events_for_many_jobs_in_one_call(store: Store) -> None:
+    """job_events_for returns the events of exactly the named jobs after a seq, in seq order."""
+    a, _ = store.job_insert(NewJob(task="t"), now=T0)
+    b, _ = store.job_insert(NewJob(task="t"), now=at(1))
+    other, _ = store.job_insert(NewJob(task="t"), now=at(2))
+    claim(store, 3, now=at(3))
+    both = store.job_events_for([a.id, b.id])
+    assert {e.job_id for e in both} == {a.id, b.id}
+    assert len(both) == 4 and [e.seq for e in both] == sorted(e.seq for e in both)
+    later = store.job_events_for([a.id, b.id], after_seq=both[1].seq)
+    assert [e.seq for e in later] == [e.seq for e in both[2:]]
+    assert store.job_events_for([a.id, b.id], limit=1) == both[:1]
+    assert store.job_events_for([]) == []
+    assert all(e.job_id != other.id for e in store.job_events_for([a.id, b.id]))
+
+
 def test_purge_removes_only_old_finished_jobs(store: Store) -> None:
     """Purge deletes jobs finished before the cut-off with their events, and nothing else."""
     store.job_insert_many([NewJob(task="t")] * 3, now=T0)

@@ -149,7 +149,13 @@ def cli(
 
 def main() -> None:
     """Console-script entry point."""
-    from pressroom.cli import documents, jobs, submit, worker  # noqa: F401 - registers commands
+    from pressroom.cli import (  # noqa: F401 - registers the commands
+        documents,
+        jobs,
+        serve,
+        submit,
+        worker,
+    )
 
     try:
         cli.main(prog_name="pressroom", standalone_mode=False)

@@ -178,6 +178,13 @@ class Store(Protocol):
         """A job's events with ``seq`` greater than ``after_seq``, oldest first."""
         ...
 
+    def job_events_for(
+        self, job_ids: Sequence[str], *, after_seq: int = 0, limit: int = 1000
+    ) -> list[JobEvent]:
+        """Events of any of ``job_ids`` with ``seq`` greater than ``after_seq``, in ``seq`` order
+        (one query for many jobs: the API's event hub fans them out to SSE streams)."""
+        ...
+
     def job_stats(self, *, tenant: str | None = None) -> Stats:
         """Job counts by queue and status."""
         ...

@@ -473,6 +473,14 @@ class MemoryStore(MemoryDocuments):
         with self._lock:
             return [e for e in self._events.get(job_id, []) if e.seq > after_seq][:limit]
 
+    def job_events_for(
+        self, job_ids: Sequence[str], *, after_seq: int = 0, limit: int = 1000
+    ) -> list[JobEvent]:
+        """Events of any of these jobs after ``after_seq``, in ``seq`` order."""
+        with self._lock:
+            found = [e for i in set(job_ids) for e in self._events.get(i, []) if e.seq > after_seq]
+        return sorted(found, key=lambda e: e.seq)[:limit]
+
     def job_stats(self, *, tenant: str | None = None) -> Stats:
         """Counts by queue and status."""
         counts: defaultdict[str, defaultdict[str, int]] = defaultdict(lambda: defaultdict(int))

@@ -595,6 +595,16 @@ class PostgresStore(PostgresDocuments):
         rows = self._fetch("job_events", params, write=False)
         return [c.make_event(seq, jid, _at(at), kind, data) for seq, jid, at, kind, data in rows]
 
+    def job_events_for(
+        self, job_ids: Sequence[str], *, after_seq: int = 0, limit: int = 1000
+    ) -> list[JobEvent]:
+        """Events of any of these jobs after ``after_seq``, in ``seq`` order."""
+        if not job_ids:
+            return []
+        params = {"ids": list(job_ids), "after_seq": after_seq, "limit": limit}
+        rows = self._fetch("job_events_for", params, write=False)
+        return [c.make_event(seq, jid, _at(at), kind, data) for seq, jid, at, kind, data in rows]
+
     def job_stats(self, *, tenant: str | None = None) -> Stats:
         """Counts by queue and status."""
         counts: dict[str, dict[str, int]] = {}

@@ -347,6 +347,12 @@ WHERE job_id = %(id)s AND seq > %(after_seq)s
 ORDER BY seq
 LIMIT %(limit)s
 
+-- name: job_events_for
+SELECT seq, job_id, at, kind, data FROM pressroom_job_events
+WHERE job_id = ANY(%(ids)s::text[]) AND seq > %(after_seq)s
+ORDER BY seq
+LIMIT %(limit)s
+
 -- name: job_stats
 SELECT queue, status, count(*) FROM pressroom_jobs
 WHERE (%(tenant)s::text IS NULL OR tenant = %(tenant)s::text)

@@ -601,6 +601,19 @@ class SQLiteStore(SQLiteDocuments):
             out.append(c.make_event(seq, jid, _at(at), kind, json.loads(data)))
         return out
 
+    def job_events_for(
+        self, job_ids: Sequence[str], *, after_seq: int = 0, limit: int = 1000
+    ) -> list[JobEvent]:
+        """Events of any of these jobs after ``after_seq``, in ``seq`` order."""
+        if not job_ids:
+            return []
+        params = (json.dumps(list(job_ids)), after_seq, limit)
+        rows = self._conn().execute(_Q["job_events_for"], params).fetchall()
+        return [
+            c.make_event(seq, jid, _at(at), kind, json.loads(data))
+            for seq, jid, at, kind, data in rows
+        ]
+
     def job_stats(self, *, tenant: str | None = None) -> Stats:
         """Counts by queue and status."""
         counts: dict[str, dict[str, int]] = {}

@@ -151,6 +151,12 @@ WHERE job_id = ? AND seq > ?
 ORDER BY seq
 LIMIT ?
 
+-- name: job_events_for
+SELECT seq, job_id, at, kind, data FROM job_events
+WHERE job_id IN (SELECT value FROM json_each(?)) AND seq > ?
+ORDER BY seq
+LIMIT ?
+
 -- name: job_stats
 SELECT queue, status, count(*) FROM jobs
 WHERE (?1 IS NULL OR tenant = ?1)

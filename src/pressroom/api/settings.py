@@ -1,0 +1,44 @@
+"""The HTTP API's own settings: limits, timeouts and stream caps."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Limits and timings of one API process (``PRESSROOM_API_*`` variables override them).
+
+    - ``max_body_bytes``: the largest request body (413 beyond, chunked bodies included);
+    - ``max_json_depth`` / ``max_json_items``: nesting and element caps of a JSON body (422);
+    - ``sse_heartbeat_s``: seconds between ``: heartbeat`` comments on an idle event stream;
+    - ``sse_max_streams``: open event streams per principal (429 beyond);
+    - ``sse_backstop_s``: how often the event hub re-reads watched jobs without a wake-up hint
+      (None: 0.25 s on stores whose notifications do not cover every event, else 1 s);
+    - ``preview_timeout_s`` / ``preview_processes``: the budget and pool size of ``/v1/preview``;
+    - ``list_max_limit``: the largest page of ``GET /v1/jobs``.
+    """
+
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_json_depth: int = 64
+    max_json_items: int = 250_000
+    sse_heartbeat_s: float = 15.0
+    sse_max_streams: int = 100
+    sse_backstop_s: float | None = None
+    preview_timeout_s: float = 10.0
+    preview_processes: int = 1
+    list_max_limit: int = 200
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
+        """Defaults, overridden by ``PRESSROOM_API_<FIELD>`` variables (e.g.
+        ``PRESSROOM_API_MAX_BODY_BYTES``)."""
+        env = os.environ if env is None else env
+        values: dict[str, int | float] = {}
+        for name, default in cls().__dict__.items():
+            raw = env.get(f"PRESSROOM_API_{name.upper()}")
+            if raw:
+                values[name] = int(raw) if isinstance(default, int) else float(raw)
+        return cls(**values)  # type: ignore[arg-type]

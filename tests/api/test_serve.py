@@ -1,0 +1,91 @@
+"""``pressroom serve`` as a real process: API plus embedded workers, SSE, download, SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from pressroom.testing import wait_until
+from tests.api.conftest import INLINE_HTML, free_port
+from tests.api.test_sse import sse
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PRESSROOM_DATABASE_URL": f"sqlite:///{tmp_path}/serve.db",
+        "PRESSROOM_STORAGE_URL": str(tmp_path / "artifacts"),
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def _up(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _follow(base: str, job: dict[str, object]) -> list[str]:
+    links = job["links"]
+    assert isinstance(links, dict)
+    with httpx.stream("GET", f"{base}{links['events']}", timeout=60) as response:
+        return [e["data"]["status"] for e in sse(response) if e.get("event") == "status"]
+
+
+@pytest.mark.slow
+def test_serve_runs_jobs_streams_events_and_drains_on_sigterm(tmp_path: Path) -> None:
+    """serve accepts jobs, its embedded workers run them, SSE ends at success, the document
+    downloads, and SIGTERM stops the API and the workers with exit code 0."""
+    env = _env(tmp_path)
+    migrate = [sys.executable, "-m", "pressroom", "migrate"]
+    subprocess.run(migrate, env=env, check=True, capture_output=True)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = (tmp_path / "serve.log").open("wb")
+    args = [sys.executable, "-m", "pressroom", "serve", "--port", str(port), "--workers", "1"]
+    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: _up(base) or proc.poll() is not None, timeout=60, message="serve up")
+        assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+        noop = httpx.post(f"{base}/v1/jobs", json={"task": "pressroom.noop"}).json()
+        assert _follow(base, noop)[-1] == "succeeded"
+        render = httpx.post(
+            f"{base}/v1/jobs",
+            json={"template": INLINE_HTML, "data": {"name": "Ada"}, "format": "html"},
+        ).json()
+        assert _follow(base, render)[-1] == "succeeded"
+        document = httpx.get(f"{base}{render['links']['result']}")
+        assert document.status_code == 200 and "Hello Ada" in document.text
+        workers = httpx.get(f"{base}/v1/workers").json()["workers"]
+        assert len(workers) == 1 and workers[0]["concurrency"] == 1
+        children = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0, (tmp_path / "serve.log").read_text()
+        _, alive = psutil.wait_procs(children, timeout=30)
+        assert not [p for p in alive if "resource_tracker" not in " ".join(p.cmdline())]
+        output = (tmp_path / "serve.log").read_text()
+        assert f"{base}/docs" in output and "draining" in output
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        log.close()
+
+
+def test_serve_refuses_a_public_address_without_keys(tmp_path: Path) -> None:
+    """Binding 0.0.0.0 without keys or --allow-unauthenticated fails before listening."""
+    args = [sys.executable, "-m", "pressroom", "serve", "--host", "0.0.0.0", "--workers", "0"]
+    done = subprocess.run(args, env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "allow-unauthenticated" in done.stderr
+    assert not (tmp_path / "serve.db").exists()
