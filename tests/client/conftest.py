@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+
 from pressroom.api import create_app
 from pressroom.api.settings import ApiSettings
-
 from pressroom.artifacts import open_artifacts
 from pressroom.core.tasks import load_task_modules
 from pressroom.service import Pressroom

@@ -138,6 +138,8 @@ def cli(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not verbose:  # one line per HTTP request is noise when the CLI talks to a server
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     ctx.obj = Context(
         database_url or Settings.from_env().database_url,
         split_list(tasks),

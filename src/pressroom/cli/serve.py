@@ -118,7 +118,7 @@ def serve(
     if workers < 0:
         raise InvalidInput("--workers cannot be negative")
     split_list(queues)
-    service = obj.service()
+    service = obj.local()
     if templates_dir is not None:
         for stored, created in service.template_load_dir(templates_dir):
             log.info("template %s %s", stored.ref, "stored" if created else "unchanged")
