@@ -30,6 +30,7 @@ SELECT coalesce(max(version), 0) FROM pressroom_schema_migrations
 LISTEN pressroom_jobs
 
 -- name: job_insert
+-- Returns only the creation time: the caller knows the rest of the job it sent.
 WITH t AS (SELECT coalesce(%(now)s::timestamptz, now()) AS now),
 ins AS (
     INSERT INTO pressroom_jobs (id, tenant, task, args, queue, priority, status, max_attempts,
@@ -40,40 +41,39 @@ ins AS (
            t.now, %(metadata)s::jsonb, %(unique_key)s, %(cache_key)s
     FROM t
     ON CONFLICT DO NOTHING
-    RETURNING {job_columns}
+    RETURNING id, status, queue, created_at
 ), ev AS (
     INSERT INTO pressroom_job_events (job_id, at, kind, data)
     SELECT id, created_at, 'status', jsonb_build_object('status', status, 'attempt', 0) FROM ins
 ), sig AS (
     SELECT pg_notify('pressroom_jobs', queue) FROM ins WHERE status = 'queued'
 )
-SELECT {job_columns}, (SELECT count(*) FROM sig) AS notified FROM ins
+SELECT created_at, (SELECT count(*) FROM sig) AS notified FROM ins
 
--- name: job_insert_many
--- Arrays go in binary ("b" placeholders): the server then skips parsing 10 text arrays per call.
-WITH t AS (SELECT coalesce(%(now)s::timestamptz, now()) AS now),
-ins AS (
-    INSERT INTO pressroom_jobs (id, tenant, task, args, queue, priority, status, max_attempts,
-                                timeout_s, run_at, created_at, metadata, cache_key)
-    SELECT j.id, j.tenant, j.task, j.args::jsonb, j.queue, j.priority,
-           CASE WHEN j.run_at > t.now THEN 'scheduled' ELSE 'queued' END,
-           j.max_attempts, j.timeout_s, coalesce(j.run_at, t.now), t.now, j.metadata::jsonb,
-           j.cache_key
-    FROM t, unnest(%(ids)b::text[], %(tenants)b::text[], %(tasks)b::text[], %(args)b::text[],
-                   %(queues)b::text[], %(priorities)b::int[], %(max_attempts)b::int[],
-                   %(timeouts)b::float8[], %(run_ats)b::timestamptz[], %(metadata)b::text[],
-                   %(cache_keys)b::text[])
-         AS j(id, tenant, task, args, queue, priority, max_attempts, timeout_s, run_at, metadata,
-              cache_key)
-    RETURNING id, status, queue, created_at
+-- name: tx_now
+SELECT coalesce(%(now)s::timestamptz, now())
+
+-- name: job_copy
+-- Bulk inserts stream binary rows; job_copied_events follows in the same transaction.
+COPY pressroom_jobs (id, tenant, task, args, queue, priority, status, max_attempts, timeout_s,
+                     run_at, created_at, metadata, cache_key)
+FROM STDIN (FORMAT BINARY)
+
+-- name: job_copied_events
+-- The jobs this transaction copied in (ids between first and last, and written by this
+-- transaction): their creation events, and one notification per queue with queued jobs.
+WITH ins AS (
+    SELECT id, status, queue FROM pressroom_jobs
+    WHERE id BETWEEN %(first)s AND %(last)s AND xmin = pg_current_xact_id()::xid
 ), ev AS (
     INSERT INTO pressroom_job_events (job_id, at, kind, data)
-    SELECT id, created_at, 'status', jsonb_build_object('status', status, 'attempt', 0) FROM ins
+    SELECT id, %(at)s, 'status', jsonb_build_object('status', status, 'attempt', 0)
+    FROM ins ORDER BY id
 ), sig AS (
     SELECT pg_notify('pressroom_jobs', q.queue)
     FROM (SELECT DISTINCT queue FROM ins WHERE status = 'queued') AS q
 )
-SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM sig)
+SELECT (SELECT count(*) FROM sig)
 
 -- name: job_get
 SELECT {job_columns} FROM pressroom_jobs WHERE id = %(id)s
