@@ -79,8 +79,11 @@ def drain(url: str, measure: int) -> float:
         with psycopg.connect(url, autocommit=True) as conn:
             deadline = time.monotonic() + 300
             while time.monotonic() < deadline:
+                # Through the finished-jobs index: counting by status scanned the whole table
+                # (1,000,000 rows, 0.3 s of both cores) five times a second, during the
+                # measurement and only at the deep end.
                 (done,) = conn.execute(
-                    "SELECT count(*) FROM pressroom_jobs WHERE status = 'succeeded'"
+                    "SELECT count(*) FROM pressroom_jobs WHERE finished_at IS NOT NULL"
                 ).fetchone()
                 if done >= measure:
                     break

@@ -297,6 +297,21 @@ def test_insert_many(store: Store) -> None:
         store.job_insert_many([NewJob(task="t", unique_key="u")])
 
 
+def test_insert_many_logs_creation_events_and_schedules(store: Store) -> None:
+    """Each bulk-inserted job gets its one creation event; one due later is scheduled."""
+    jobs = [NewJob(task="t"), NewJob(task="t", run_at=at(60)), NewJob(task="t", queue="q")]
+    ids = store.job_insert_many(jobs, now=T0)
+    got = [store.job_get(i) for i in ids]
+    assert [j.status for j in got] == [JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.QUEUED]
+    assert [j.created_at for j in got] == [T0] * 3 and got[1].run_at == at(60)
+    for job in got:
+        events = store.job_events(job.id)
+        assert [(e.kind, e.data["status"], e.at) for e in events] == [
+            (EventKind.STATUS, job.status.value, T0)
+        ]
+    assert [j.id for j in claim(store, 5, now=at(1))] == [ids[0]]
+
+
 def test_list_filters_and_cursor(store: Store) -> None:
     """Listing filters by status, queue and task, newest first, and pages with a cursor."""
     ids = [

@@ -59,9 +59,13 @@ def load_migrations(package: str) -> list[tuple[int, str]]:
     return sorted(out)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(value: Any) -> str:
-    """Compact JSON text."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON text (one encoder for every call: ``json.dumps`` with options builds one
+    per call)."""
+    return "{}" if value == {} else _ENCODER.encode(value)
 
 
 def loads_or_none(text: str | None) -> Any:

@@ -30,6 +30,7 @@ SELECT coalesce(max(version), 0) FROM pressroom_schema_migrations
 LISTEN pressroom_jobs
 
 -- name: job_insert
+-- Returns only the creation time: the caller knows the rest of the job it sent.
 WITH t AS (SELECT coalesce(%(now)s::timestamptz, now()) AS now),
 ins AS (
     INSERT INTO pressroom_jobs (id, tenant, task, args, queue, priority, status, max_attempts,
@@ -40,40 +41,39 @@ ins AS (
            t.now, %(metadata)s::jsonb, %(unique_key)s, %(cache_key)s
     FROM t
     ON CONFLICT DO NOTHING
-    RETURNING {job_columns}
+    RETURNING id, status, queue, created_at
 ), ev AS (
     INSERT INTO pressroom_job_events (job_id, at, kind, data)
     SELECT id, created_at, 'status', jsonb_build_object('status', status, 'attempt', 0) FROM ins
 ), sig AS (
     SELECT pg_notify('pressroom_jobs', queue) FROM ins WHERE status = 'queued'
 )
-SELECT {job_columns}, (SELECT count(*) FROM sig) AS notified FROM ins
+SELECT created_at, (SELECT count(*) FROM sig) AS notified FROM ins
 
--- name: job_insert_many
--- Arrays go in binary ("b" placeholders): the server then skips parsing 10 text arrays per call.
-WITH t AS (SELECT coalesce(%(now)s::timestamptz, now()) AS now),
-ins AS (
-    INSERT INTO pressroom_jobs (id, tenant, task, args, queue, priority, status, max_attempts,
-                                timeout_s, run_at, created_at, metadata, cache_key)
-    SELECT j.id, j.tenant, j.task, j.args::jsonb, j.queue, j.priority,
-           CASE WHEN j.run_at > t.now THEN 'scheduled' ELSE 'queued' END,
-           j.max_attempts, j.timeout_s, coalesce(j.run_at, t.now), t.now, j.metadata::jsonb,
-           j.cache_key
-    FROM t, unnest(%(ids)b::text[], %(tenants)b::text[], %(tasks)b::text[], %(args)b::text[],
-                   %(queues)b::text[], %(priorities)b::int[], %(max_attempts)b::int[],
-                   %(timeouts)b::float8[], %(run_ats)b::timestamptz[], %(metadata)b::text[],
-                   %(cache_keys)b::text[])
-         AS j(id, tenant, task, args, queue, priority, max_attempts, timeout_s, run_at, metadata,
-              cache_key)
-    RETURNING id, status, queue, created_at
+-- name: tx_now
+SELECT coalesce(%(now)s::timestamptz, now())
+
+-- name: job_copy
+-- Bulk inserts stream binary rows; job_copied_events follows in the same transaction.
+COPY pressroom_jobs (id, tenant, task, args, queue, priority, status, max_attempts, timeout_s,
+                     run_at, created_at, metadata, cache_key)
+FROM STDIN (FORMAT BINARY)
+
+-- name: job_copied_events
+-- The jobs this transaction copied in (ids between first and last, and written by this
+-- transaction): their creation events, and one notification per queue with queued jobs.
+WITH ins AS (
+    SELECT id, status, queue FROM pressroom_jobs
+    WHERE id BETWEEN %(first)s AND %(last)s AND xmin = pg_current_xact_id()::xid
 ), ev AS (
     INSERT INTO pressroom_job_events (job_id, at, kind, data)
-    SELECT id, created_at, 'status', jsonb_build_object('status', status, 'attempt', 0) FROM ins
+    SELECT id, %(at)s, 'status', jsonb_build_object('status', status, 'attempt', 0)
+    FROM ins ORDER BY id
 ), sig AS (
     SELECT pg_notify('pressroom_jobs', q.queue)
     FROM (SELECT DISTINCT queue FROM ins WHERE status = 'queued') AS q
 )
-SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM sig)
+SELECT (SELECT count(*) FROM sig)
 
 -- name: job_get
 SELECT {job_columns} FROM pressroom_jobs WHERE id = %(id)s
@@ -184,12 +184,22 @@ RETURNING j.id, j.cancel_requested
 -- give_back is 1 for a job released unrun (its attempt is given back by raising max_attempts).
 -- Rescues go through here too. Jobs queued again are notified. A NULL events entry means just
 -- the status event (most outcomes), built here rather than in Python.
+-- Rows are found by primary key, one probe per outcome (the LATERAL lookups), whatever the
+-- statistics say: the status test is written so that no partial index on running jobs can
+-- serve it (after a long drain such an index is mostly dead entries, and a plan walking it
+-- made every write cost O(jobs drained)), and a plain join of the outcomes with the table was
+-- planned as a nested loop re-reading every outcome for every row (O(n^2): 13 ms of 17 for a
+-- batch of 128). The UPDATE repeats the fence, so a row changed meanwhile is re-checked.
 WITH t AS (SELECT coalesce(%(now)s::timestamptz, now()) AS now),
-o AS (
-    SELECT * FROM unnest(%(ids)b::text[], %(attempts)b::int[], %(statuses)b::text[],
-                         %(results)b::text[], %(errors)b::text[], %(run_ats)b::timestamptz[],
-                         %(give_back)b::int[], %(events)b::text[])
+o AS MATERIALIZED (
+    SELECT o.* FROM unnest(%(ids)b::text[], %(attempts)b::int[], %(statuses)b::text[],
+                           %(results)b::text[], %(errors)b::text[], %(run_ats)b::timestamptz[],
+                           %(give_back)b::int[], %(events)b::text[])
          AS o(id, attempt, status, result, error, run_at, give_back, events)
+    CROSS JOIN LATERAL (
+        SELECT FROM pressroom_jobs AS h
+        WHERE h.id = o.id AND h.attempt = o.attempt AND h.status || '' = 'running'
+    ) AS held
 ), upd AS (
     UPDATE pressroom_jobs AS j
     SET status = o.status,
@@ -199,11 +209,7 @@ o AS (
         max_attempts = j.max_attempts + o.give_back,
         progress_percent = CASE WHEN o.status = 'succeeded' THEN 100 ELSE j.progress_percent END
     FROM o, t
-    -- Look the rows up by primary key. The status test is written so that no partial index on
-    -- running jobs can serve it: after a long drain such an index is mostly dead entries, and a
-    -- plan walking it makes every write cost O(jobs drained) (seen: 300 jobs/s after 10,000).
-    WHERE j.id = ANY(%(ids)b::text[]) AND j.id = o.id AND j.attempt = o.attempt
-      AND j.status || '' = 'running'
+    WHERE j.id = o.id AND j.attempt = o.attempt AND j.status || '' = 'running'
     RETURNING j.id, j.attempt, j.status, j.queue, t.now,
         coalesce(o.events::jsonb, jsonb_build_array(jsonb_build_object(
             'kind', 'status', 'data', jsonb_build_object('status', o.status, 'attempt', o.attempt)
