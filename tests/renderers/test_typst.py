@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,8 @@ import pytest
 from pressroom.renderers.base import RenderRequest, TemplateBundle
 from pressroom.renderers.errors import LimitError, RefusedResourceError, TemplateError
 from pressroom.renderers.registry import get_renderer
+from pressroom.renderers.settings import RendererSettings
+from pressroom.renderers.typst import TypstRenderer
 
 from ._support import pdf_text, render
 
@@ -105,3 +110,71 @@ def test_fresh_data_each_render() -> None:
         pdf_text(renderer.render(RenderRequest(bundle, {"v": f"run{i}"})).content) for i in range(3)
     ]
     assert all(f"run{i}" in text for i, text in enumerate(texts))
+
+
+TABLE = HEAD + (
+    "#set text(8pt)\n"
+    "#table(columns: 3, ..data.rows.map(r => (r.at(0), r.at(1), str(r.at(2)))).flatten())\n"
+)
+
+
+def _table_data(seed: int, rows: int) -> dict[str, Any]:
+    """A table of ``rows`` rows that differs for every ``seed``."""
+    return {
+        "rows": [[f"row {seed}-{i}", f"customer {i * seed}", i * 7 + seed] for i in range(rows)]
+    }
+
+
+def test_cache_is_cleared_once_renders_grow_the_process() -> None:
+    """Distinct documents that grow the process past ``typst_cache_mb`` clear Typst's cache;
+    small ones under the default limit never do."""
+    bundle = TemplateBundle.inline("typst", TABLE)
+    small = TypstRenderer(RendererSettings())
+    for seed in range(4):
+        small.render(RenderRequest(bundle, _table_data(seed, 5)))
+    assert small.cache_clears == 0
+    tight = TypstRenderer(RendererSettings(typst_cache_mb=1))
+    for seed in range(3):
+        result = tight.render(RenderRequest(bundle, _table_data(seed, 400)))
+        assert f"row {seed}-399" in pdf_text(result.content)
+    assert tight.cache_clears >= 1
+
+
+MEMORY_PROBE = """
+import json, sys
+import psutil
+from pressroom.renderers.base import RenderRequest, TemplateBundle
+from pressroom.renderers.settings import RendererSettings
+from pressroom.renderers.typst import TypstRenderer
+source, limit = sys.argv[1], float(sys.argv[2])
+renderer = TypstRenderer(RendererSettings(typst_cache_mb=limit))
+bundle = TemplateBundle.inline("typst", source)
+def data(seed):
+    return {"rows": [[f"row {seed}-{i}", f"customer {i * seed}", i * 7 + seed] for i in range(600)]}
+renderer.render(RenderRequest(bundle, data(0)))
+start = psutil.Process().memory_info().rss
+for seed in range(1, 9):
+    renderer.render(RenderRequest(bundle, data(seed)))
+grown = psutil.Process().memory_info().rss - start
+print(json.dumps({"grown_mb": grown / 2**20, "clears": renderer.cache_clears}))
+"""
+
+
+def test_clearing_the_cache_bounds_memory_across_distinct_documents() -> None:
+    """Across eight distinct 600-row documents the process grows several times less with the
+    cache cleared (limit 32 MB) than with clearing off, in fresh processes."""
+
+    def grown(limit: float) -> dict[str, float]:
+        out = subprocess.run(
+            [sys.executable, "-c", MEMORY_PROBE, TABLE, str(limit)],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=100,
+        )
+        return dict(json.loads(out.stdout))
+
+    cleared, kept = grown(32), grown(0)
+    assert cleared["clears"] >= 2 and kept["clears"] == 0
+    assert kept["grown_mb"] > 100, kept
+    assert cleared["grown_mb"] < kept["grown_mb"] / 2, (cleared, kept)

@@ -40,6 +40,10 @@ class RendererSettings:
     """LibreOffice's ``soffice``; None searches ``PATH``."""
     typst_package_path: str | None = None
     """A folder of vetted Typst packages (``namespace/name/version``); never downloaded."""
+    typst_cache_mb: float = 128.0
+    """Typst's memoization cache is cleared once the Typst renders since the last clear have
+    grown the process by more than this many MB (0: never; the cache then holds about the
+    last ten documents, about 1 GB for 30-page reports)."""
     fetch_timeout_s: float = 10.0
     """Timeout for one allowed remote resource."""
     max_fetch_bytes: int = 20 * 1024 * 1024
@@ -57,6 +61,7 @@ class RendererSettings:
             chromium_recycle_after=int(env.get("PRESSROOM_CHROMIUM_RECYCLE_AFTER", "100")),
             soffice_path=env.get("PRESSROOM_SOFFICE_PATH") or None,
             typst_package_path=env.get("PRESSROOM_TYPST_PACKAGE_PATH") or None,
+            typst_cache_mb=float(env.get("PRESSROOM_TYPST_CACHE_MB", "128")),
         )
 
     def find_chromium(self) -> str | None:
