@@ -107,7 +107,7 @@ def cli(
 
 def main() -> None:
     """Console-script entry point."""
-    from pressroom.cli import documents, jobs, worker  # noqa: F401 - registers the subcommands
+    from pressroom.cli import access, documents, jobs, worker  # noqa: F401 - registers commands
 
     try:
         cli.main(prog_name="pressroom", standalone_mode=False)

@@ -4,6 +4,7 @@
 
     PressroomError
     ├── InvalidInput          a request that cannot be accepted (bad args, unknown task, bad cron…)
+    │   └── IdempotencyMismatch   an Idempotency-Key reused with a different request
     ├── NotFound              no such job (or not the caller's tenant's)
     ├── Conflict              the job's state does not allow the operation
     ├── StoreError            the database failed or is out of date
@@ -22,6 +23,10 @@ class PressroomError(Exception):
 
 class InvalidInput(PressroomError, ValueError):
     """A request that cannot be accepted; the message says what to fix."""
+
+
+class IdempotencyMismatch(InvalidInput):
+    """An ``Idempotency-Key`` already used by this tenant for a different request."""
 
 
 class NotFound(PressroomError, LookupError):
