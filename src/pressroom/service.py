@@ -43,6 +43,7 @@ from pressroom.documents.task import RENDER_TASK, render_bundle, resolve_templat
 from pressroom.renderers.base import Progress, Rendered, TemplateBundle, null_progress
 from pressroom.security import idempotency as idem
 from pressroom.security.access import Access
+from pressroom.webhooks.service import Webhooks
 from pressroom.worker.config import validate_queue_name
 
 log = logging.getLogger("pressroom.service")
@@ -73,6 +74,8 @@ class Pressroom:
         self._artifacts = artifacts
         self.access = Access(store, clock=self.clock)
         """Keys, tenants and secrets (:mod:`pressroom.security.access`)."""
+        self.webhooks = Webhooks(store, clock=self.clock)
+        """Webhook URLs, job webhooks and subscriptions (:mod:`pressroom.webhooks.service`)."""
 
     @property
     def artifacts(self) -> ArtifactStore:

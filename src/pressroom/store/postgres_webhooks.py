@@ -23,8 +23,11 @@ from pressroom.core.webhooks import DeliveryStatus, WebhookDelivery, WebhookSubs
 from pressroom.store import _common as c
 from pressroom.store import _webhooks as w
 
+_D_COLUMNS = ", ".join(f"d.{col.strip()}" for col in w.DELIVERY_COLUMNS.split(","))
 _Q = {
-    name: sql.replace("{delivery_columns}", w.DELIVERY_COLUMNS)
+    name: sql.replace("{d_delivery_columns}", _D_COLUMNS).replace(
+        "{delivery_columns}", w.DELIVERY_COLUMNS
+    )
     for name, sql in c.load_queries("pressroom.store", "postgres_webhooks.sql").items()
 }
 _TERMINAL = {s.value for s in TERMINAL_STATUSES}

@@ -47,7 +47,7 @@ SET attempt = d.attempt + 1,
     next_attempt_at = coalesce(%(now)s, now()) + make_interval(secs => %(lease_s)s),
     last_attempt_at = coalesce(%(now)s, now())
 FROM due WHERE d.id = due.id
-RETURNING {delivery_columns}
+RETURNING {d_delivery_columns}
 
 -- name: delivery_record
 UPDATE pressroom_webhook_deliveries
