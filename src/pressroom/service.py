@@ -43,6 +43,7 @@ from pressroom.documents.task import RENDER_TASK, render_bundle, resolve_templat
 from pressroom.renderers.base import Progress, Rendered, TemplateBundle, null_progress
 from pressroom.security import idempotency as idem
 from pressroom.security.access import Access
+from pressroom.security.limits import QueueCap
 from pressroom.webhooks.service import Webhooks
 from pressroom.worker.config import validate_queue_name
 
@@ -75,6 +76,9 @@ class Pressroom:
         self.access = Access(store, clock=self.clock)
         """Keys, tenants and secrets (:mod:`pressroom.security.access`)."""
         self.webhooks = Webhooks(store, clock=self.clock)
+        """Webhook URLs, job webhooks and subscriptions (:mod:`pressroom.webhooks.service`)."""
+        self.queue_cap = QueueCap(store)
+        """The per-tenant waiting-job cap (:mod:`pressroom.security.limits`)."""
         """Webhook URLs, job webhooks and subscriptions (:mod:`pressroom.webhooks.service`)."""
 
     @property
@@ -124,6 +128,11 @@ class Pressroom:
         return idem.submit_idempotent(
             self.store, tenant, key, request_hash, submit, now=self.clock.now()
         )
+
+    def check_queue_cap(self, tenant: str, adding: int = 1) -> None:
+        """Raise TooBusy (with ``retry_after_s``) if ``adding`` more jobs would put the
+        tenant over ``PRESSROOM_TENANT_QUEUE_CAP`` waiting jobs."""
+        self.queue_cap.check(tenant, adding)
 
     # --- submitting -----------------------------------------------------------------------------
     def build_job(

@@ -9,6 +9,7 @@ import pytest
 
 from pressroom.core.accounts import ApiKey
 from pressroom.core.errors import Conflict, NotFound
+from pressroom.core.models import ClaimParams, NewJob
 from pressroom.core.ports import Store
 from pressroom.store import open_store
 
@@ -124,3 +125,16 @@ def test_idempotency_put_races_to_one_winner(store_url: str) -> None:
     for s in stores:
         s.close()
     assert len(results) == 8 and len(set(results)) == 1
+
+
+def test_job_count_waiting_per_tenant_and_capped(store: Store) -> None:
+    """Queued and scheduled jobs of one tenant are counted, up to the limit asked for."""
+    for _ in range(3):
+        store.job_insert(NewJob(task="t", tenant="acme"), now=T0)
+    store.job_insert(NewJob(task="t", tenant="acme", run_at=at(3600)), now=T0)
+    store.job_insert(NewJob(task="t", tenant="beta"), now=T0)
+    store.job_claim(ClaimParams("w", ("default",), 1, 30, now=T0))
+    assert store.job_count_waiting("acme", 100) == 3
+    assert store.job_count_waiting("beta", 100) == 1
+    assert store.job_count_waiting("acme", 2) == 2
+    assert store.job_count_waiting("ghost", 100) == 0

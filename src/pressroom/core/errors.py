@@ -7,6 +7,7 @@
     │   └── IdempotencyMismatch   an Idempotency-Key reused with a different request
     ├── NotFound              no such job (or not the caller's tenant's)
     ├── Conflict              the job's state does not allow the operation
+    ├── TooBusy               over a rate limit or a queue cap: try again after retry_after_s
     ├── StoreError            the database failed or is out of date
     │   └── SchemaOutOfDate   migrations are pending or the schema is newer than this code
     └── TaskFailure           raised inside a task to control how its attempt ends
@@ -35,6 +36,15 @@ class NotFound(PressroomError, LookupError):
 
 class Conflict(PressroomError):
     """The object's current state does not allow the operation."""
+
+
+class TooBusy(PressroomError):
+    """Over a rate limit or a queue cap; the request may be repeated after ``retry_after_s``."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        """Say why, and after how many seconds to try again."""
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class StoreError(PressroomError):

@@ -324,6 +324,11 @@ class Store(Protocol):
         """Delete idempotency records created before the cut-off; return how many."""
         ...
 
+    def job_count_waiting(self, tenant: str, limit: int) -> int:
+        """How many of a tenant's jobs are queued or scheduled, counting at most ``limit``
+        (so the cost is bounded when the queue is deep)."""
+        ...
+
     # --- webhooks -------------------------------------------------------------------------------
     def webhook_attach(
         self,

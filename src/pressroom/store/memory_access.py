@@ -9,13 +9,14 @@ from datetime import datetime
 
 from pressroom.core.accounts import ApiKey, IdempotencyRecord, Tenant
 from pressroom.core.errors import Conflict, NotFound
-from pressroom.core.models import utcnow
+from pressroom.core.models import Job, JobStatus, utcnow
 
 
 class MemoryAccess:
     """Tenants, API keys, settings and idempotency records in memory (see the Store protocol)."""
 
     _lock: threading.Lock
+    _jobs: dict[str, Job]
 
     def _init_access(self) -> None:
         """Create the empty tables (called by the store's constructor)."""
@@ -122,3 +123,10 @@ class MemoryAccess:
             for k in old:
                 del self._idempotency[k]
         return len(old)
+
+    def job_count_waiting(self, tenant: str, limit: int) -> int:
+        """How many of a tenant's jobs are queued or scheduled, counting at most ``limit``."""
+        waiting = (JobStatus.QUEUED, JobStatus.SCHEDULED)
+        with self._lock:
+            n = sum(1 for j in self._jobs.values() if j.tenant == tenant and j.status in waiting)
+        return min(n, limit)

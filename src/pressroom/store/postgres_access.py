@@ -158,3 +158,8 @@ class PostgresAccess:
             return conn.execute(_Q["idempotency_purge"], {"before": created_before}).rowcount
 
         return self._run(op, write=True)
+
+    def job_count_waiting(self: _Driver, tenant: str, limit: int) -> int:
+        """How many of a tenant's jobs are queued or scheduled, counting at most ``limit``."""
+        params = {"tenant": tenant, "limit": limit}
+        return int(_first(_rows(self, "job_count_waiting", params, write=False))[0])

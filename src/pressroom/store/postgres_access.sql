@@ -78,3 +78,9 @@ WHERE tenant = %(tenant)s AND key = %(key)s
 
 -- name: idempotency_purge
 DELETE FROM pressroom_idempotency_keys WHERE created_at < %(before)s
+
+-- name: job_count_waiting
+SELECT count(*) FROM (
+    SELECT 1 FROM pressroom_jobs
+    WHERE tenant = %(tenant)s AND status IN ('queued', 'scheduled') LIMIT %(limit)s
+) AS waiting

@@ -132,3 +132,7 @@ class SQLiteAccess:
         with self._write() as conn:
             cur = conn.execute(_Q["idempotency_purge"], (created_before.timestamp(),))
         return int(cur.rowcount)
+
+    def job_count_waiting(self: _Driver, tenant: str, limit: int) -> int:
+        """How many of a tenant's jobs are queued or scheduled, counting at most ``limit``."""
+        return int(self._conn().execute(_Q["job_count_waiting"], (tenant, limit)).fetchone()[0])

@@ -55,3 +55,8 @@ VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, key) DO NOTHING
 
 -- name: idempotency_purge
 DELETE FROM idempotency_keys WHERE created_at < ?
+
+-- name: job_count_waiting
+SELECT count(*) FROM (
+    SELECT 1 FROM jobs WHERE tenant = ? AND status IN ('queued', 'scheduled') LIMIT ?
+)
