@@ -65,10 +65,14 @@ def truncate_postgres(url: str) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "TRUNCATE pressroom_jobs, pressroom_job_events, pressroom_workers, "
-            "pressroom_leaders, pressroom_cron_ticks, pressroom_queues, pressroom_templates"
-        )
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                "AND tablename LIKE 'pressroom%%' AND tablename <> 'pressroom_schema_migrations'"
+            )
+        ]
+        conn.execute("TRUNCATE " + ", ".join(tables))
 
 
 @pytest.fixture

@@ -11,13 +11,14 @@ import logging
 import math
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from pressroom.artifacts import ArtifactStore, open_artifacts
+from pressroom.core.accounts import ApiKey
 from pressroom.core.clock import Clock, SystemClock
 from pressroom.core.errors import Conflict, InvalidInput, NotFound
 from pressroom.core.limits import parse_rate
@@ -40,6 +41,10 @@ from pressroom.documents.retention import delete_job_artifacts, purge_finished
 from pressroom.documents.submit import RenderPlan, load_renderer, plan_render, reuse_cached
 from pressroom.documents.task import RENDER_TASK, render_bundle, resolve_template
 from pressroom.renderers.base import Progress, Rendered, TemplateBundle, null_progress
+from pressroom.security import idempotency as idem
+from pressroom.security.access import Access
+from pressroom.security.limits import QueueCap
+from pressroom.webhooks.service import Webhooks
 from pressroom.worker.config import validate_queue_name
 
 log = logging.getLogger("pressroom.service")
@@ -68,6 +73,13 @@ class Pressroom:
         self.tasks = tasks or registry
         self.clock = clock or SystemClock()
         self._artifacts = artifacts
+        self.access = Access(store, clock=self.clock)
+        """Keys, tenants and secrets (:mod:`pressroom.security.access`)."""
+        self.webhooks = Webhooks(store, clock=self.clock)
+        """Webhook URLs, job webhooks and subscriptions (:mod:`pressroom.webhooks.service`)."""
+        self.queue_cap = QueueCap(store)
+        """The per-tenant waiting-job cap (:mod:`pressroom.security.limits`)."""
+        """Webhook URLs, job webhooks and subscriptions (:mod:`pressroom.webhooks.service`)."""
 
     @property
     def artifacts(self) -> ArtifactStore:
@@ -79,6 +91,48 @@ class Pressroom:
     def close(self) -> None:
         """Close the store."""
         self.store.close()
+
+    # --- keys (the rest of access control: ``self.access``) --------------------------------------
+    def key_create(
+        self, tenant: str, *, admin: bool = False, name: str | None = None
+    ) -> tuple[ApiKey, str]:
+        """Create an API key for ``tenant``; return it and its secret (shown once)."""
+        return self.access.key_create(tenant, admin=admin, name=name)
+
+    def key_list(self, tenant: str | None = None) -> list[ApiKey]:
+        """Every API key (of one tenant, if given), oldest first."""
+        return self.access.key_list(tenant)
+
+    def key_revoke(self, key_id: str) -> ApiKey:
+        """Revoke an API key; NotFound if there is none."""
+        return self.access.key_revoke(key_id)
+
+    def authenticate(self, secret: str) -> ApiKey | None:
+        """The active API key ``secret`` is, or None."""
+        return self.access.authenticate(secret)
+
+    def keys_configured(self) -> bool:
+        """Whether any API key is active."""
+        return self.access.keys_configured()
+
+    def submit_idempotent(
+        self,
+        tenant: str,
+        key: str,
+        request_hash: str,
+        submit: Callable[[str], tuple[Job, bool]],
+    ) -> tuple[Job, bool]:
+        """Submit once per (tenant, Idempotency-Key): ``submit(unique_key)`` submits with that
+        unique key; a key reused with another ``request_hash`` raises IdempotencyMismatch
+        (see :mod:`pressroom.security.idempotency`)."""
+        return idem.submit_idempotent(
+            self.store, tenant, key, request_hash, submit, now=self.clock.now()
+        )
+
+    def check_queue_cap(self, tenant: str, adding: int = 1) -> None:
+        """Raise TooBusy (with ``retry_after_s``) if ``adding`` more jobs would put the
+        tenant over ``PRESSROOM_TENANT_QUEUE_CAP`` waiting jobs."""
+        self.queue_cap.check(tenant, adding)
 
     # --- submitting -----------------------------------------------------------------------------
     def build_job(

@@ -152,6 +152,7 @@ def cli(
 def main() -> None:
     """Console-script entry point."""
     from pressroom.cli import (  # noqa: F401 - registers the commands
+        access,
         documents,
         jobs,
         serve,

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from pressroom.core.accounts import ApiKey, IdempotencyRecord, Tenant
 from pressroom.core.models import (
     JSON,
     ClaimParams,
@@ -27,6 +28,7 @@ from pressroom.core.models import (
     Template,
     WorkerInfo,
 )
+from pressroom.core.webhooks import DeliveryStatus, WebhookDelivery, WebhookSubscription
 
 
 class Listener(Protocol):
@@ -258,6 +260,139 @@ class Store(Protocol):
 
     def queue_limits_list(self) -> list[QueueLimits]:
         """Every queue that has limits."""
+        ...
+
+    # --- tenants, API keys, settings, idempotency -----------------------------------------------
+    def key_insert(self, key: ApiKey) -> None:
+        """Store a new API key (its prefix and hash); Conflict if the id or prefix is taken."""
+        ...
+
+    def key_get_by_prefix(self, prefix: str) -> ApiKey | None:
+        """The key with this public prefix, revoked or not, or None."""
+        ...
+
+    def key_list(self, tenant: str | None = None) -> list[ApiKey]:
+        """Every key (of one tenant, if given), oldest first."""
+        ...
+
+    def key_revoke(self, key_id: str, *, now: datetime | None = None) -> ApiKey:
+        """Revoke a key, keeping the first revocation time; NotFound if there is none."""
+        ...
+
+    def key_touch(self, key_id: str, *, now: datetime | None = None) -> None:
+        """Record when a key was last used."""
+        ...
+
+    def key_count_active(self) -> int:
+        """How many keys are not revoked."""
+        ...
+
+    def tenant_ensure(
+        self, name: str, webhook_secret: str, *, now: datetime | None = None
+    ) -> Tenant:
+        """The tenant ``name``, created with ``webhook_secret`` if it did not exist."""
+        ...
+
+    def tenant_get(self, name: str) -> Tenant:
+        """One tenant; NotFound if it was never created."""
+        ...
+
+    def tenant_list(self) -> list[Tenant]:
+        """Every tenant, by name."""
+        ...
+
+    def tenant_secret_set(self, name: str, webhook_secret: str) -> Tenant:
+        """Replace a tenant's webhook signing secret; NotFound if there is no such tenant."""
+        ...
+
+    def setting_get_or_create(self, name: str, value: str, *, now: datetime | None = None) -> str:
+        """A server-wide setting; ``value`` is stored first if there was none (the first
+        writer wins, so every node agrees)."""
+        ...
+
+    def idempotency_get(self, tenant: str, key: str) -> IdempotencyRecord | None:
+        """The record of a tenant's idempotency key, or None."""
+        ...
+
+    def idempotency_put(
+        self,
+        tenant: str,
+        key: str,
+        request_hash: str,
+        job_id: str,
+        *,
+        now: datetime | None = None,
+    ) -> IdempotencyRecord:
+        """Record (tenant, key) → job unless already held; return the record that holds it
+        (another request's, when that one inserted first)."""
+        ...
+
+    def idempotency_purge(self, created_before: datetime) -> int:
+        """Delete idempotency records created before the cut-off; return how many."""
+        ...
+
+    def job_count_waiting(self, tenant: str, limit: int) -> int:
+        """How many of a tenant's jobs are queued or scheduled, counting at most ``limit``
+        (so the cost is bounded when the queue is deep)."""
+        ...
+
+    # --- webhooks -------------------------------------------------------------------------------
+    def webhook_attach(
+        self,
+        job_id: str,
+        tenant: str,
+        url: str,
+        secret: str | None,
+        *,
+        now: datetime | None = None,
+    ) -> int:
+        """Give a job its webhook (replacing one it had). When the job ends, the database
+        enqueues a delivery in the same transaction; if it has already ended, the delivery is
+        enqueued now. Return how many were enqueued now; NotFound if no such job."""
+        ...
+
+    def webhook_subscription_add(self, sub: WebhookSubscription) -> None:
+        """Store a tenant-level subscription (its events: types or ``["*"]``)."""
+        ...
+
+    def webhook_subscription_list(self, tenant: str) -> list[WebhookSubscription]:
+        """A tenant's subscriptions, oldest first."""
+        ...
+
+    def webhook_subscription_delete(self, tenant: str, sub_id: str) -> None:
+        """Delete a subscription; NotFound if the tenant has none with this id."""
+        ...
+
+    def webhook_delivery_claim(
+        self, limit: int, lease_s: float, *, now: datetime | None = None
+    ) -> list[WebhookDelivery]:
+        """Take up to ``limit`` due pending deliveries, oldest due first, for one attempt each:
+        ``attempt`` counts up (the fencing token) and they are not due again for ``lease_s``."""
+        ...
+
+    def webhook_delivery_record(
+        self,
+        delivery_id: str,
+        attempt: int,
+        *,
+        status: DeliveryStatus,
+        response_code: int | None = None,
+        error: str | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> bool:
+        """Record an attempt's outcome (delivered, failed for good, or pending again at
+        ``next_attempt_at``), fenced by attempt; False if the attempt is stale."""
+        ...
+
+    def webhook_delivery_list(
+        self, tenant: str, *, job_id: str | None = None, limit: int = 100
+    ) -> list[WebhookDelivery]:
+        """A tenant's deliveries (of one job, if given), newest first."""
+        ...
+
+    def webhook_delivery_purge(self, created_before: datetime) -> int:
+        """Delete finished deliveries created before the cut-off and the webhooks of jobs that
+        no longer exist; return how many deliveries were deleted."""
         ...
 
     def listener(self) -> Listener:

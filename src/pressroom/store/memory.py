@@ -37,7 +37,9 @@ from pressroom.core.models import (
     utcnow,
 )
 from pressroom.store import _common as c
+from pressroom.store.memory_access import MemoryAccess
 from pressroom.store.memory_documents import MemoryDocuments
+from pressroom.store.memory_webhooks import MemoryWebhooks
 
 SCHEMA_VERSION = 2
 """The memory store has no migrations; its schema is always this, the current one."""
@@ -95,7 +97,7 @@ class MemoryListener:
         """Nothing to release."""
 
 
-class MemoryStore(MemoryDocuments):
+class MemoryStore(MemoryDocuments, MemoryAccess, MemoryWebhooks):
     """A job store in this process's memory, for tests; every method takes one lock.
 
     Templates, cached results and batch purges: :class:`MemoryDocuments`."""
@@ -116,6 +118,8 @@ class MemoryStore(MemoryDocuments):
         self._queues: dict[str, c.QueueState] = {}
         self._wakeups = 0
         self._templates: dict[tuple[str, str], list[Template]] = {}
+        self._init_access()
+        self._init_webhooks()
 
     # --- schema and lifecycle -------------------------------------------------------------------
     def migrate(self) -> list[int]:
@@ -150,6 +154,8 @@ class MemoryStore(MemoryDocuments):
         self._wakeups += new.status == JobStatus.QUEUED and (
             old is None or old.status != new.status
         )
+        if old is not None and new.status.terminal and not old.status.terminal:
+            self._job_ended(new, at)
         return new
 
     def _get(self, job_id: str, tenant: str | None) -> Job:

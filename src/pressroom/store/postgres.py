@@ -64,7 +64,9 @@ from pressroom.core.models import (
     WorkerInfo,
 )
 from pressroom.store import _common as c
+from pressroom.store.postgres_access import PostgresAccess
 from pressroom.store.postgres_documents import PostgresDocuments
+from pressroom.store.postgres_webhooks import PostgresWebhooks
 
 _Q = c.load_queries("pressroom.store", "postgres_queries.sql")
 _MIGRATIONS = c.load_migrations("pressroom.store.migrations.postgres")
@@ -243,7 +245,7 @@ class PostgresListener:
             self._conn = None
 
 
-class PostgresStore(PostgresDocuments):
+class PostgresStore(PostgresDocuments, PostgresAccess, PostgresWebhooks):
     """A job store in a PostgreSQL database (tables prefixed ``pressroom_``); templates and the
     result cache: :class:`PostgresDocuments`."""
 

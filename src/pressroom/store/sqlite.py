@@ -38,7 +38,9 @@ from pressroom.core.models import (
     utcnow,
 )
 from pressroom.store import _common as c
+from pressroom.store.sqlite_access import SQLiteAccess
 from pressroom.store.sqlite_documents import SQLiteDocuments
+from pressroom.store.sqlite_webhooks import SQLiteWebhooks
 
 _Q = c.load_queries("pressroom.store", "sqlite_queries.sql")
 _MIGRATIONS = c.load_migrations("pressroom.store.migrations.sqlite")
@@ -96,7 +98,7 @@ class SQLiteListener:
         self._conn.close()
 
 
-class SQLiteStore(SQLiteDocuments):
+class SQLiteStore(SQLiteDocuments, SQLiteAccess, SQLiteWebhooks):
     """A job store in one SQLite file (templates and the result cache: :class:`SQLiteDocuments`)."""
 
     supports_listener = False

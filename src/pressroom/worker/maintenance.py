@@ -25,6 +25,8 @@ from pressroom.core.limits import cron_previous_tick
 from pressroom.core.ports import Store
 from pressroom.core.tasks import Registry
 from pressroom.documents.retention import BackgroundDeleter, purge_finished
+from pressroom.security.idempotency import IDEMPOTENCY_TTL_S
+from pressroom.webhooks.delivery import Deliverer, DeliveryThread
 
 log = logging.getLogger("pressroom.maintenance")
 
@@ -74,11 +76,13 @@ class Maintenance:
             ("reap", 15.0, self.reap_dead_local_workers),
             ("cron", 1.0, self.enqueue_cron),
             ("purge", 3600.0, self.purge),
+            ("webhooks", 1.0, self.deliver_webhooks),
         ]
         now = time.monotonic()
         self._next = {name: now for name, _, _ in self._duties}
         self._next["purge"] = now + 60.0
         self.rescued_total = 0
+        self.webhooks = DeliveryThread(lambda: Deliverer(self.store, clock=self.clock))
 
     def run_due(self) -> float:
         """Run every duty that is due; return seconds until the next one is."""
@@ -149,3 +153,9 @@ class Maintenance:
         n = purge_finished(self.store, artifacts, cutoff, delete=self._deleter)
         if n:
             log.info("purged %d finished job(s) older than %s", n, cutoff.isoformat())
+        self.store.webhook_delivery_purge(cutoff)
+        self.store.idempotency_purge(self.clock.now() - timedelta(seconds=IDEMPOTENCY_TTL_S))
+
+    def deliver_webhooks(self) -> None:
+        """Wake the webhook sender thread (started on first use)."""
+        self.webhooks.kick()
