@@ -130,14 +130,16 @@ def test_cancel_retry_delete(client: TestClient) -> None:
 
 
 def test_webhook_is_kept_without_its_secret(client: TestClient, api_service: Pressroom) -> None:
-    """A job's webhook URL shows in its JSON; the secret is stored but never shown."""
+    """A job's webhook URL shows in its JSON; the secret is never shown."""
+    api_service.webhooks.resolver = lambda host, port: ["93.184.215.14"]  # no DNS in tests
+    secret = "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ="
     job = client.post(
         "/v1/jobs",
         json={
             "task": "pressroom.noop",
-            "webhook": {"url": "https://example.com/h", "secret": "s3"},
+            "webhook": {"url": "https://example.com/h", "secret": secret},
         },
     ).json()
     assert job["webhook"] == {"url": "https://example.com/h"} and job["metadata"] == {}
-    assert "s3" not in client.get(f"/v1/jobs/{job['id']}").text
-    assert api_service.get(job["id"]).metadata["pressroom:webhook.secret"] == "s3"
+    assert secret not in client.get(f"/v1/jobs/{job['id']}").text
+    assert secret not in str(api_service.get(job["id"]).metadata)

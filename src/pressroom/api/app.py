@@ -9,7 +9,8 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from pressroom._version import __version__
-from pressroom.api import routes_jobs, routes_ops, routes_templates, sse
+from pressroom.api import routes_jobs, routes_ops, routes_templates, routes_webhooks, sse
+from pressroom.api.auth import Authenticator
 from pressroom.api.hub import EventHub
 from pressroom.api.limits import BodyLimitMiddleware
 from pressroom.api.metrics import Metrics, MetricsMiddleware
@@ -36,6 +37,7 @@ def create_app(service: Pressroom, settings: ApiSettings | None = None) -> FastA
         settings=settings,
         hub=hub,
         preview=PreviewPool(settings.preview_processes, settings.preview_timeout_s),
+        auth=Authenticator(service, settings),
     )
 
     @asynccontextmanager
@@ -51,13 +53,14 @@ def create_app(service: Pressroom, settings: ApiSettings | None = None) -> FastA
         openapi_tags=[
             {"name": "jobs", "description": "Submit and follow jobs."},
             {"name": "templates", "description": "Versioned templates and previews."},
+            {"name": "webhooks", "description": "Tenant webhook subscriptions and secrets."},
             {"name": "operations", "description": "Health, metrics, workers and stats."},
         ],
     )
     app.state.api = api
     app.state.metrics = Metrics(service, hub)
     install_problem_handlers(app)
-    for module in (routes_jobs, sse, routes_templates, routes_ops):
+    for module in (routes_jobs, sse, routes_templates, routes_webhooks, routes_ops):
         app.include_router(module.router)
     app.add_api_route(
         "/dashboard", _dashboard, include_in_schema=False, response_class=HTMLResponse

@@ -8,6 +8,7 @@ problems by the handlers :func:`install_problem_handlers` registers.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -19,11 +20,13 @@ from starlette.responses import JSONResponse
 
 from pressroom.core.errors import (
     Conflict,
+    IdempotencyMismatch,
     InvalidInput,
     NotFound,
     PressroomError,
     StoreError,
     TaskFailure,
+    TooBusy,
 )
 
 log = logging.getLogger("pressroom.api")
@@ -121,6 +124,9 @@ def _clean_error(error: Any) -> dict[str, Any]:
 
 def _on_pressroom_error(_request: Request, exc: Exception) -> JSONResponse:
     status, slug = status_for(exc)
+    if isinstance(exc, TooBusy):
+        retry = str(max(1, math.ceil(exc.retry_after_s)))
+        return problem_response(status, str(exc), slug=slug, headers={"Retry-After": retry})
     if status >= 500:
         log.error("store failure: %s", exc)
         return problem_response(status, "the database is unavailable; try again", slug=slug)
@@ -133,6 +139,10 @@ def status_for(exc: BaseException) -> tuple[int, str]:
         return 404, "not-found"
     if isinstance(exc, Conflict):
         return 409, "conflict"
+    if isinstance(exc, TooBusy):
+        return 429, "too-busy"
+    if isinstance(exc, IdempotencyMismatch):
+        return 422, "idempotency-key-reused"
     if isinstance(exc, InvalidInput | TaskFailure):
         return 422, "invalid-input"
     if isinstance(exc, StoreError):

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import Path, Request
 
+from pressroom.api.auth import Authenticator
 from pressroom.api.hub import EventHub
 from pressroom.api.models import ProblemOut
 from pressroom.api.preview import PreviewPool
@@ -16,6 +17,8 @@ from pressroom.service import Pressroom
 
 _PROBLEM_TEXT = {
     400: "Bad request",
+    401: "No valid API key (or signed link)",
+    403: "The API key may not do this",
     404: "No such object (or not the caller's)",
     405: "Method not allowed",
     409: "The object's state does not allow this",
@@ -37,6 +40,7 @@ class ApiState:
     settings: ApiSettings
     hub: EventHub
     preview: PreviewPool
+    auth: Authenticator
 
     def close(self) -> None:
         """Stop the hub and the preview pool."""
@@ -52,9 +56,9 @@ def state(request: Request) -> ApiState:
 
 def PROBLEMS(*statuses: int) -> dict[int | str, dict[str, Any]]:  # noqa: N802 - reads like a constant
     """OpenAPI ``responses`` entries declaring problem documents for ``statuses`` (plus the
-    ones any route may give: 413, 422, 500, 503)."""
+    ones any route may give: 401, 413, 422, 429, 500, 503)."""
     out: dict[int | str, dict[str, Any]] = {}
-    for status in sorted({*statuses, 413, 422, 500, 503}):
+    for status in sorted({*statuses, 401, 413, 422, 429, 500, 503}):
         out[status] = {
             "model": ProblemOut,
             "description": _PROBLEM_TEXT.get(status, "Error"),

@@ -23,6 +23,7 @@ from pressroom.api.views import (
 )
 from pressroom.core.models import Job, JobFilter, JobStatus
 from pressroom.documents.task import RENDER_TASK
+from pressroom.security.idempotency import request_hash
 from pressroom.service import Pressroom
 
 router = APIRouter(tags=["jobs"], route_class=PressroomRoute)
@@ -32,7 +33,9 @@ _SCAN_LIMIT = 5000
 _CHUNK = 256 * 1024
 
 
-def _submit(service: Pressroom, body: JobSubmit, tenant: str) -> Job:
+def _submit(
+    service: Pressroom, body: JobSubmit, tenant: str, unique_key: str | None = None
+) -> tuple[Job, bool]:
     if (body.template is None) == (body.task is None):
         raise ProblemError(422, 'give either "template" (a document) or "task" (with "args")')
     metadata = dict(body.metadata or {})
@@ -41,7 +44,7 @@ def _submit(service: Pressroom, body: JobSubmit, tenant: str) -> Job:
             422, f'metadata keys starting with "{RESERVED_METADATA_PREFIX}" are reserved'
         )
     if body.webhook is not None:
-        metadata |= webhook_metadata(body.webhook.url, body.webhook.secret)
+        metadata |= webhook_metadata(body.webhook.url)
     options: dict[str, Any] = {
         "queue": body.queue,
         "priority": body.priority,
@@ -51,6 +54,7 @@ def _submit(service: Pressroom, body: JobSubmit, tenant: str) -> Job:
         "timeout_s": body.timeout_s,
         "metadata": metadata,
         "tenant": tenant,
+        "unique_key": unique_key,
     }
     if body.task is not None:
         stray = [
@@ -60,14 +64,13 @@ def _submit(service: Pressroom, body: JobSubmit, tenant: str) -> Job:
         ]
         if stray:
             raise ProblemError(422, f"{', '.join(stray)} only apply to template jobs")
-        job, _ = service.submit(body.task, body.args, **options)
-        return job
+        return service.submit(body.task, body.args, **options)
     if body.args is not None:
         raise ProblemError(422, '"args" only apply to task jobs; template jobs take "data"')
     template: Any = body.template
     if not isinstance(template, str):
         template = template.model_dump(exclude_none=True)
-    job, _ = service.submit_render(
+    return service.submit_render(
         template,
         body.data,
         format=body.format,
@@ -76,7 +79,6 @@ def _submit(service: Pressroom, body: JobSubmit, tenant: str) -> Job:
         cache=body.cache,
         **options,
     )
-    return job
 
 
 @router.post(
@@ -97,7 +99,22 @@ def submit_job(
 ) -> JobOut:
     """Submit a document job (``template`` + ``data`` → ``format``) or a task job (``task`` +
     ``args``). Everything is checked before the job is stored."""
-    job = _submit(state(request).service, body, who.tenant)
+    service = state(request).service
+    service.check_queue_cap(who.tenant)
+    if body.webhook is not None:
+        service.webhooks.check(body.webhook.url)  # refuse before anything is stored
+    idem_key = request.headers.get("idempotency-key")
+    if idem_key is not None:
+        digest = request_hash(body.model_dump(mode="json", exclude_none=True))
+        job, created = service.submit_idempotent(
+            who.tenant, idem_key, digest, lambda unique: _submit(service, body, who.tenant, unique)
+        )
+        if not created:
+            response.headers["Idempotent-Replayed"] = "true"
+    else:
+        job, created = _submit(service, body, who.tenant)
+    if created and body.webhook is not None:
+        service.webhooks.attach(job, body.webhook.url, body.webhook.secret)
     out = job_out(job, request)
     response.headers["Location"] = out.links.self_
     return out

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from pressroom.api.auth import Principal, principal
+from pressroom.api.auth import Principal, principal, require_admin
 from pressroom.api.limits import PressroomRoute
 from pressroom.api.models import Health, StatsOut, WorkerList, WorkerOut
 from pressroom.api.problems import ProblemError
@@ -47,19 +47,23 @@ def readyz(request: Request) -> Health:
     response_class=Response,
     responses={
         200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}},
-        **PROBLEMS(),
+        **PROBLEMS(403),
     },
 )
-def metrics(request: Request) -> Response:
-    """Job counts by status and queue, queue depth, workers, open streams, HTTP requests."""
+def metrics(request: Request, who: Annotated[Principal, Depends(principal)]) -> Response:
+    """Job counts by status and queue, queue depth, workers, open streams, HTTP requests
+    (an admin key where keys are in force)."""
+    require_admin(who)
     body = generate_latest(request.app.state.metrics.registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/v1/workers", response_model=WorkerList, summary="Worker nodes", responses=PROBLEMS())
+@router.get(
+    "/v1/workers", response_model=WorkerList, summary="Worker nodes", responses=PROBLEMS(403)
+)
 def workers(request: Request, who: Annotated[Principal, Depends(principal)]) -> WorkerList:
-    """Registered worker nodes, newest first."""
-    del who
+    """Registered worker nodes, newest first (an admin key where keys are in force)."""
+    require_admin(who)
     found = state(request).service.workers()
     return WorkerList(workers=[WorkerOut(**w.to_dict()) for w in found])
 

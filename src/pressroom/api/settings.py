@@ -18,7 +18,12 @@ class ApiSettings:
     - ``sse_backstop_s``: how often the event hub re-reads watched jobs without a wake-up hint
       (None: 0.25 s on stores whose notifications do not cover every event, else 1 s);
     - ``preview_timeout_s`` / ``preview_processes``: the budget and pool size of ``/v1/preview``;
-    - ``list_max_limit``: the largest page of ``GET /v1/jobs``.
+    - ``list_max_limit``: the largest page of ``GET /v1/jobs``;
+    - ``rate_limit_per_s`` / ``rate_limit_burst``: requests per second per API key, and the
+      burst a key may spend at once (429 with ``Retry-After`` beyond; 0 turns the limit off;
+      requests without keys are not limited: that server listens on loopback only);
+    - ``auth_cache_s``: how long a process trusts its cached key look-ups (a revoked key stops
+      working within this time).
     """
 
     max_body_bytes: int = 16 * 1024 * 1024
@@ -30,6 +35,9 @@ class ApiSettings:
     preview_timeout_s: float = 10.0
     preview_processes: int = 1
     list_max_limit: int = 200
+    rate_limit_per_s: float = 100.0
+    rate_limit_burst: float = 200.0
+    auth_cache_s: float = 2.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:

@@ -15,17 +15,27 @@ from pressroom.api.models import JobLinks, JobOut, JobResult, WebhookOut
 from pressroom.api.problems import ProblemError
 from pressroom.core.models import Job
 from pressroom.documents.task import RENDER_TASK
+from pressroom.security.links import signed_path
 
 RESERVED_METADATA_PREFIX = "pressroom:"
 """Metadata keys starting with this are the server's; a client cannot set them."""
 WEBHOOK_URL_KEY = "pressroom:webhook.url"
-WEBHOOK_SECRET_KEY = "pressroom:webhook.secret"  # noqa: S105 - a key name, not a secret
 
 
 def job_links(job: Job, request: Request) -> JobLinks:
-    """The job's ``self``, ``events`` and ``result`` links (relative to the API's root)."""
+    """The job's ``self``, ``events`` and ``result`` links (relative to the API's root).
+
+    Where API keys are in force, ``events`` and ``result`` carry a signature valid for an hour
+    (:mod:`pressroom.security.links`), so a browser can follow them without the key.
+    """
     base = f"{request.scope.get('root_path', '')}/v1/jobs/{job.id}"
-    return JobLinks(self=base, events=f"{base}/events", result=f"{base}/result")
+    events, result = f"{base}/events", f"{base}/result"
+    secret = request.app.state.api.auth.signing_secret()
+    if secret is not None:
+        now = request.app.state.api.service.clock.now()
+        events = signed_path(events, job.tenant, now, secret)
+        result = signed_path(result, job.tenant, now, secret)
+    return JobLinks(self=base, events=events, result=result)
 
 
 def job_out(job: Job, request: Request) -> JobOut:
@@ -87,13 +97,10 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def webhook_metadata(url: str, secret: str | None) -> dict[str, str]:
-    """The job's webhook, kept in reserved metadata keys until deliveries have their own table
-    (the secret is never shown in the job JSON)."""
-    out = {WEBHOOK_URL_KEY: url}
-    if secret:
-        out[WEBHOOK_SECRET_KEY] = secret
-    return out
+def webhook_metadata(url: str) -> dict[str, str]:
+    """The job's webhook URL, kept in a reserved metadata key so the job JSON can show it
+    (deliveries and the secret live in the webhook outbox: :mod:`pressroom.webhooks`)."""
+    return {WEBHOOK_URL_KEY: url}
 
 
 def encode_cursor(job_id: str) -> str:

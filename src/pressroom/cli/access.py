@@ -39,7 +39,7 @@ def keys() -> None:
 @click.pass_obj
 def create(obj: Context, tenant: str, admin: bool, name: str | None) -> None:
     """Create a key and print it once (it cannot be shown again)."""
-    key, secret = obj.service().key_create(tenant, admin=admin, name=name)
+    key, secret = obj.local().key_create(tenant, admin=admin, name=name)
     click.echo(secret)
     click.echo(
         f"created key {key.id} (prefix {key.prefix}) for tenant {key.tenant}"
@@ -54,7 +54,7 @@ def create(obj: Context, tenant: str, admin: bool, name: str | None) -> None:
 @click.pass_obj
 def list_keys(obj: Context, tenant: str | None, as_json: bool) -> None:
     """List keys (never their secrets)."""
-    found = obj.service().key_list(tenant)
+    found = obj.local().key_list(tenant)
     if as_json:
         echo_json([_key_dict(k) for k in found])
         return
@@ -69,7 +69,7 @@ def list_keys(obj: Context, tenant: str | None, as_json: bool) -> None:
 @click.pass_obj
 def revoke(obj: Context, key_id: str) -> None:
     """Revoke a key at once."""
-    key = obj.service().key_revoke(key_id)
+    key = obj.local().key_revoke(key_id)
     click.echo(f"revoked {key.id} (prefix {key.prefix}, tenant {key.tenant})")
 
 
@@ -83,7 +83,7 @@ def tenants() -> None:
 @click.pass_obj
 def list_tenants(obj: Context, as_json: bool) -> None:
     """List tenants (not their secrets)."""
-    found = obj.service().access.tenants()
+    found = obj.local().access.tenants()
     if as_json:
         echo_json([{"name": t.name, "created_at": t.created_at.isoformat()} for t in found])
         return
@@ -97,7 +97,7 @@ def list_tenants(obj: Context, as_json: bool) -> None:
 @click.pass_obj
 def secret(obj: Context, tenant: str, rotate: bool) -> None:
     """Print TENANT's webhook signing secret (whsec_…), created if it has none."""
-    access = obj.service().access
+    access = obj.local().access
     if rotate:
         click.echo(access.tenant_rotate_secret(tenant).webhook_secret)
         click.echo("rotated: deliveries from now on are signed with this secret", err=True)

@@ -112,13 +112,19 @@ def serve(
     allow_unauthenticated: bool,
 ) -> None:
     """Serve the HTTP API (and /docs) with embedded workers."""
-    check_bind(host, keys_configured=False, override=allow_unauthenticated)
     if workers is None:
         workers = os.cpu_count() or 1
     if workers < 0:
         raise InvalidInput("--workers cannot be negative")
     split_list(queues)
     service = obj.local()
+    keys = service.keys_configured()
+    check_bind(host, keys_configured=keys, override=allow_unauthenticated)
+    if not keys:
+        log.warning(
+            "no API keys exist: every caller acts as tenant 'default' with operator rights "
+            "(create one with `pressroom keys create --tenant NAME`)"
+        )
     if templates_dir is not None:
         for stored, created in service.template_load_dir(templates_dir):
             log.info("template %s %s", stored.ref, "stored" if created else "unchanged")
