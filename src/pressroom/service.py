@@ -231,20 +231,32 @@ class Pressroom:
         return (job, None) if plan is None else (replace(job, cache_key=plan.cache_key), plan)
 
     def submit(
-        self, task: str, args: Mapping[str, Any] | None = None, **options: Any
+        self,
+        task: str,
+        args: Mapping[str, Any] | None = None,
+        *,
+        webhook: Mapping[str, Any] | None = None,
+        **options: Any,
     ) -> tuple[Job, bool]:
         """Submit one job; returns (job, created). With a live unique key: (that job, False).
+
+        ``webhook`` (``{"url": …, "secret": …}``) is checked by the SSRF guard first; the job
+        is then delivered when it ends (see :mod:`pressroom.webhooks.service`).
 
         A render job with ``cache`` whose identical result is recent is created already
         succeeded (see :mod:`pressroom.documents.submit`).
         """
+        hook = self.webhooks.check_spec(webhook)
         job, plan = self._build(task, args, **options)
         now = self.clock.now()
+        found: tuple[Job, bool] | None = None
         if plan is not None and plan.cache_ttl_s:
-            hit = reuse_cached(self.store, self.artifacts, job, plan.cache_ttl_s, now)
-            if hit is not None:
-                return hit
-        return self.store.job_insert(job, now=now)
+            found = reuse_cached(self.store, self.artifacts, job, plan.cache_ttl_s, now)
+        if found is None:
+            found = self.store.job_insert(job, now=now)
+        if found[1]:
+            self.webhooks.after_submit(found[0], hook)
+        return found
 
     def submit_render(
         self,

@@ -88,11 +88,16 @@ def test_subscriptions_filter_events_and_tenants(store: Store) -> None:
         store.webhook_subscription_add(sub)
     assert [s.id for s in store.webhook_subscription_list("acme")] == ["s1", "s2"]
     assert store.webhook_subscription_list("acme")[1].events == ["job.failed"]
+    unflagged = run_job(store)
+    store.job_finish([success(unflagged, 1, None)], now=at(2))
+    assert store.webhook_delivery_list("acme") == []
     job_id = run_job(store)
+    assert store.webhook_attach(job_id, "acme", None, None, now=at(2)) == 0
     store.job_finish([success(job_id, 1, None)], now=at(2))
     [d] = store.webhook_delivery_list("acme")
     assert (d.subscription_id, d.event, d.secret) == ("s1", "job.succeeded", None)
     failing, _ = store.job_insert(NewJob(task="t", tenant="acme", max_attempts=1), now=at(3))
+    store.webhook_attach(failing.id, "acme", None, None, now=at(3))
     store.job_claim(ClaimParams("w", ("default",), 1, 30, now=at(3)))
     store.job_finish([failure(failing.id, 1, 1, JobError("E", "boom"), at(4))], now=at(4))
     assert sorted(
@@ -151,3 +156,15 @@ def test_purge_finished_deliveries_and_orphan_webhooks(store: Store) -> None:
     assert [d.job_id for d in store.webhook_delivery_list("acme")] == [second]
     with pytest.raises(NotFound):
         store.webhook_attach(first, "acme", "https://example.com/1", None, now=at(5))
+
+
+def test_flagging_an_ended_job_enqueues_once(store: Store) -> None:
+    """Flagging a job that already ended enqueues its webhook and subscriptions once only."""
+    store.webhook_subscription_add(WebhookSubscription("s1", "acme", "https://e.com/s", ["*"], T0))
+    job_id = run_job(store)
+    store.job_finish([success(job_id, 1, None)], now=at(1))
+    assert store.webhook_attach(job_id, "acme", "https://e.com/own", None, now=at(2)) == 2
+    assert store.webhook_attach(job_id, "acme", None, None, now=at(3)) == 0
+    urls = sorted(d.url for d in store.webhook_delivery_list("acme"))
+    assert urls == ["https://e.com/own", "https://e.com/s"]
+    assert all(d.created_at == at(2) for d in store.webhook_delivery_list("acme"))

@@ -72,8 +72,9 @@ def test_worker_delivers_signed_webhook(
     monkeypatch.setenv("PRESSROOM_WEBHOOK_ALLOW_HOSTS", "127.0.0.1/32")
     start_worker("-c", "1")
     svc = service
-    job, _ = svc.submit("pressroom.noop", {}, tenant="acme", metadata={"order": "42"})
-    svc.webhooks.attach(job, receiver.url)
+    job, _ = svc.submit(
+        "pressroom.noop", {}, tenant="acme", metadata={"order": "42"}, webhook={"url": receiver.url}
+    )
     assert receiver.seen.wait(30), "no delivery arrived"
     [(headers, body)] = receiver.requests
     secret = svc.access.tenant_webhook_secret("acme")

@@ -341,14 +341,15 @@ class Store(Protocol):
         self,
         job_id: str,
         tenant: str,
-        url: str,
+        url: str | None,
         secret: str | None,
         *,
         now: datetime | None = None,
     ) -> int:
-        """Give a job its webhook (replacing one it had). When the job ends, the database
-        enqueues a delivery in the same transaction; if it has already ended, the delivery is
-        enqueued now. Return how many were enqueued now; NotFound if no such job."""
+        """Flag a job for webhooks and, with ``url``, give it its own (replacing one it had).
+        When a flagged job ends, the database enqueues its webhook and its tenant's matching
+        subscriptions in the same transaction; if it has already ended, they are enqueued now.
+        Return how many were enqueued now; NotFound if no such job."""
         ...
 
     def webhook_subscription_add(self, sub: WebhookSubscription) -> None:

@@ -24,6 +24,7 @@ class MemoryWebhooks:
     def _init_webhooks(self) -> None:
         """Create the empty tables (called by the store's constructor)."""
         self._job_webhooks: dict[str, tuple[str, str | None]] = {}
+        self._flagged: set[str] = set()
         self._subscriptions: dict[str, WebhookSubscription] = {}
         self._deliveries: dict[str, WebhookDelivery] = {}
 
@@ -48,34 +49,47 @@ class MemoryWebhooks:
 
     def _job_ended(self, job: Job, at: datetime) -> None:
         """Enqueue the deliveries of a job that just reached a terminal status (lock held)."""
+        if job.id not in self._flagged:
+            return
         when = job.finished_at or at
         if job.id in self._job_webhooks:
             url, secret = self._job_webhooks[job.id]
             self._enqueue(job, url, secret, None, when)
+        self._enqueue_subscriptions(job, when)
+
+    def _enqueue_subscriptions(self, job: Job, at: datetime) -> None:
         event = f"job.{job.status.value}"
         for sub in self._subscriptions.values():
             if sub.tenant == job.tenant and ("*" in sub.events or event in sub.events):
-                self._enqueue(job, sub.url, None, sub.id, when)
+                self._enqueue(job, sub.url, None, sub.id, at)
 
     def webhook_attach(
         self,
         job_id: str,
         tenant: str,
-        url: str,
+        url: str | None,
         secret: str | None,
         *,
         now: datetime | None = None,
     ) -> int:
-        """Give a job its webhook; if it has already ended, enqueue its delivery at once."""
+        """Flag a job for webhooks (its own if ``url``); enqueue at once if it has ended."""
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None or job.tenant != tenant:
                 raise NotFound(f"no job {job_id!r}")
-            self._job_webhooks[job_id] = (url, secret)
+            flagged = job_id in self._flagged
+            self._flagged.add(job_id)
+            if url is not None:
+                self._job_webhooks[job_id] = (url, secret)
             if not job.status.terminal:
                 return 0
-            self._enqueue(job, url, secret, None, now or utcnow())
-            return 1
+            before = len(self._deliveries)
+            at = now or utcnow()
+            if url is not None:
+                self._enqueue(job, url, secret, None, at)
+            if not flagged:
+                self._enqueue_subscriptions(job, at)
+            return len(self._deliveries) - before
 
     def webhook_subscription_add(self, sub: WebhookSubscription) -> None:
         """Store a tenant-level subscription."""
@@ -170,4 +184,5 @@ class MemoryWebhooks:
                 del self._deliveries[msg_id]
             for job_id in [j for j in self._job_webhooks if j not in self._jobs]:
                 del self._job_webhooks[job_id]
+            self._flagged &= set(self._jobs)
         return len(old)

@@ -2,9 +2,10 @@
 outbox; mixed into :class:`~pressroom.store.postgres.PostgresStore`.
 
 Deliveries are enqueued by the ``pressroom_jobs_webhook_outbox`` row trigger (migration 0003)
-when a job ends. :meth:`PostgresWebhooks.webhook_attach` locks the job row first, so a finish
-racing with it either waits and then sees the webhook, or has committed and is seen as ended
-(and the delivery is enqueued by the attach). Claims use ``FOR UPDATE SKIP LOCKED``.
+when a flagged job ends. :meth:`PostgresWebhooks.webhook_attach` flags the job with its row
+locked, so a finish racing with it either waits and then sees the flag (the trigger fires), or
+has committed and is seen as ended (the attach enqueues). Claims use ``FOR UPDATE SKIP
+LOCKED``.
 """
 
 from __future__ import annotations
@@ -58,23 +59,32 @@ class PostgresWebhooks:
         self: _Driver,
         job_id: str,
         tenant: str,
-        url: str,
+        url: str | None,
         secret: str | None,
         *,
         now: datetime | None = None,
     ) -> int:
-        """Give a job its webhook; if it has already ended, enqueue its delivery at once.
-        Return how many deliveries were enqueued now; NotFound if there is no such job."""
+        """Flag a job for webhooks (giving it its own webhook if ``url``); if it has already
+        ended, enqueue its deliveries at once. Return how many were enqueued now."""
         params = {"job_id": job_id, "tenant": tenant, "url": url, "secret": secret, "now": now}
 
         def op(conn: _Conn) -> int:
             row = conn.execute(_Q["job_lock"], params).fetchone()
             if row is None:
                 raise NotFound(f"no job {job_id!r}")
-            conn.execute(_Q["job_webhook_upsert"], params)
-            if row[0] not in _TERMINAL:
+            status, flagged = row
+            if url is not None:
+                conn.execute(_Q["job_webhook_upsert"], params)
+            if not flagged:
+                conn.execute(_Q["job_flag"], params)
+            if status not in _TERMINAL:
                 return 0
-            return conn.execute(_Q["delivery_enqueue_job"], params).rowcount
+            n = 0
+            if url is not None:
+                n += conn.execute(_Q["delivery_enqueue_job"], params).rowcount
+            if not flagged:
+                n += conn.execute(_Q["delivery_enqueue_subscriptions"], params).rowcount
+            return n
 
         return self._run(op, write=True, tx=True)
 

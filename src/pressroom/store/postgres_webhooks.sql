@@ -3,7 +3,11 @@
 -- name: job_lock
 -- Locks the job row: a finish waits for this transaction (and its trigger then sees the new
 -- webhook), or this waits for the finish (and sees the terminal status).
-SELECT status FROM pressroom_jobs WHERE id = %(job_id)s AND tenant = %(tenant)s FOR UPDATE
+SELECT status, webhooks FROM pressroom_jobs
+WHERE id = %(job_id)s AND tenant = %(tenant)s FOR UPDATE
+
+-- name: job_flag
+UPDATE pressroom_jobs SET webhooks = true WHERE id = %(job_id)s
 
 -- name: job_webhook_upsert
 INSERT INTO pressroom_job_webhooks (job_id, tenant, url, secret)
@@ -21,6 +25,18 @@ SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), j.tenant, j.id, NULL
        coalesce(%(now)s, now()), coalesce(%(now)s, now())
 FROM pressroom_jobs AS j JOIN pressroom_job_webhooks AS w ON w.job_id = j.id
 WHERE j.id = %(job_id)s
+
+-- name: delivery_enqueue_subscriptions
+INSERT INTO pressroom_webhook_deliveries (id, tenant, job_id, subscription_id, url, secret,
+                                          event, payload, next_attempt_at, created_at)
+SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), j.tenant, j.id, s.id, s.url,
+       NULL, 'job.' || j.status,
+       jsonb_build_object('id', j.id, 'status', j.status, 'attempt', j.attempt, 'task', j.task,
+                          'queue', j.queue, 'error', j.error, 'result', j.result,
+                          'metadata', j.metadata),
+       coalesce(%(now)s, now()), coalesce(%(now)s, now())
+FROM pressroom_jobs AS j JOIN pressroom_webhook_subscriptions AS s ON s.tenant = j.tenant
+WHERE j.id = %(job_id)s AND (s.events ? '*' OR s.events ? ('job.' || j.status))
 
 -- name: subscription_insert
 INSERT INTO pressroom_webhook_subscriptions (id, tenant, url, events, created_at)

@@ -1,9 +1,9 @@
 """The SQLite driver's webhook tables: job webhooks, tenant subscriptions and the delivery
 outbox; mixed into :class:`~pressroom.store.sqlite.SQLiteStore`.
 
-Deliveries are enqueued by the ``jobs_webhook_outbox`` trigger (migration 0004) when a job
-ends; :meth:`SQLiteWebhooks.webhook_attach` covers a job that had ended before its webhook was
-attached. SQLite serialises writers, so one of the two always sees the other.
+Deliveries are enqueued by the ``jobs_webhook_outbox`` trigger (migration 0004) when a flagged
+job ends; :meth:`SQLiteWebhooks.webhook_attach` flags a job and covers one that had ended
+before it was flagged. SQLite serialises writers, so one of the two always sees the other.
 """
 
 from __future__ import annotations
@@ -47,22 +47,31 @@ class SQLiteWebhooks:
         self: _Driver,
         job_id: str,
         tenant: str,
-        url: str,
+        url: str | None,
         secret: str | None,
         *,
         now: datetime | None = None,
     ) -> int:
-        """Give a job its webhook; if it has already ended, enqueue its delivery at once.
-        Return how many deliveries were enqueued now; NotFound if there is no such job."""
+        """Flag a job for webhooks (giving it its own webhook if ``url``); if it has already
+        ended, enqueue its deliveries at once. Return how many were enqueued now."""
         at = (now or utcnow()).timestamp()
         with self._write() as conn:
             row = conn.execute(_Q["job_status"], (job_id, tenant)).fetchone()
             if row is None:
                 raise NotFound(f"no job {job_id!r}")
-            conn.execute(_Q["job_webhook_upsert"], (job_id, tenant, url, secret))
-            if row[0] not in _TERMINAL:
+            status, flagged = row
+            if url is not None:
+                conn.execute(_Q["job_webhook_upsert"], (job_id, tenant, url, secret))
+            if not flagged:
+                conn.execute(_Q["job_flag"], (job_id,))
+            if status not in _TERMINAL:
                 return 0
-            return int(conn.execute(_Q["delivery_enqueue_job"], (at, at, job_id)).rowcount)
+            n = 0
+            if url is not None:
+                n += conn.execute(_Q["delivery_enqueue_job"], (at, at, job_id)).rowcount
+            if not flagged:
+                n += conn.execute(_Q["delivery_enqueue_subscriptions"], (at, at, job_id)).rowcount
+            return int(n)
 
     def webhook_subscription_add(self: _Driver, sub: WebhookSubscription) -> None:
         """Store a tenant-level subscription."""

@@ -5,7 +5,10 @@ INSERT INTO job_webhooks (job_id, tenant, url, secret) VALUES (?, ?, ?, ?)
 ON CONFLICT (job_id) DO UPDATE SET url = excluded.url, secret = excluded.secret
 
 -- name: job_status
-SELECT status FROM jobs WHERE id = ? AND tenant = ?
+SELECT status, webhooks FROM jobs WHERE id = ? AND tenant = ?
+
+-- name: job_flag
+UPDATE jobs SET webhooks = 1 WHERE id = ?
 
 -- name: delivery_enqueue_job
 -- The job's own webhook, for a job that had already ended when the webhook was attached.
@@ -19,6 +22,20 @@ SELECT 'msg_' || lower(hex(randomblob(16))), j.tenant, j.id, NULL, w.url, w.secr
        ?, ?
 FROM jobs AS j JOIN job_webhooks AS w ON w.job_id = j.id
 WHERE j.id = ?
+
+-- name: delivery_enqueue_subscriptions
+-- The tenant's matching subscriptions, for a job that had ended before it was flagged.
+INSERT INTO webhook_deliveries (id, tenant, job_id, subscription_id, url, secret, event,
+                                payload, next_attempt_at, created_at)
+SELECT 'msg_' || lower(hex(randomblob(16))), j.tenant, j.id, s.id, s.url, NULL,
+       'job.' || j.status,
+       json_object('id', j.id, 'status', j.status, 'attempt', j.attempt, 'task', j.task,
+                   'queue', j.queue, 'error', json(j.error), 'result', json(j.result),
+                   'metadata', json(j.metadata)),
+       ?, ?
+FROM jobs AS j JOIN webhook_subscriptions AS s ON s.tenant = j.tenant
+WHERE j.id = ?
+  AND EXISTS (SELECT 1 FROM json_each(s.events) AS e WHERE e.value IN ('*', 'job.' || j.status))
 
 -- name: subscription_insert
 INSERT INTO webhook_subscriptions (id, tenant, url, events, created_at) VALUES (?, ?, ?, ?, ?)

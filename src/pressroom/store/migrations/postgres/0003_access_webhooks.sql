@@ -36,9 +36,12 @@ CREATE TABLE pressroom_idempotency_keys (
 CREATE INDEX pressroom_idempotency_keys_created ON pressroom_idempotency_keys (created_at);
 
 -- Webhooks: a job's own webhook (attached right after the job is inserted), tenant-level
--- subscriptions, and the delivery outbox. The row trigger below fires only on a change into a
--- terminal status (its WHEN clause is checked without calling the function) and enqueues
--- deliveries in the same transaction.
+-- subscriptions, and the delivery outbox. Jobs that have a webhook or whose tenant has
+-- subscriptions are flagged (webhooks = true) when they are submitted; the row trigger below
+-- fires only for a flagged job changing into a terminal status (its WHEN clause is checked
+-- without calling the function, so other jobs' finishes pay nothing) and enqueues deliveries
+-- in the same transaction.
+ALTER TABLE pressroom_jobs ADD COLUMN webhooks BOOLEAN NOT NULL DEFAULT false;
 CREATE TABLE pressroom_job_webhooks (
     job_id TEXT PRIMARY KEY,
     tenant TEXT NOT NULL,
@@ -101,6 +104,6 @@ END $$;
 
 CREATE TRIGGER pressroom_jobs_webhook_outbox AFTER UPDATE OF status ON pressroom_jobs
 FOR EACH ROW
-WHEN (NEW.status IN ('succeeded', 'failed', 'cancelled')
+WHEN (NEW.webhooks AND NEW.status IN ('succeeded', 'failed', 'cancelled')
       AND OLD.status NOT IN ('succeeded', 'failed', 'cancelled'))
 EXECUTE FUNCTION pressroom_jobs_webhook_outbox();

@@ -37,8 +37,11 @@ CREATE TABLE idempotency_keys (
 CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
 
 -- Webhooks: a job's own webhook (attached right after the job is inserted), tenant-level
--- subscriptions, and the delivery outbox. The trigger below enqueues deliveries in the same
--- transaction as the status change that ends a job; it probes two small indexed tables.
+-- subscriptions, and the delivery outbox. Jobs that have a webhook or whose tenant has
+-- subscriptions are flagged (webhooks = 1) when they are submitted; the trigger below fires
+-- only for a flagged job changing into a terminal status, and enqueues its deliveries in the
+-- same transaction. Other jobs' finishes pay for one column test.
+ALTER TABLE jobs ADD COLUMN webhooks INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE job_webhooks (
     job_id TEXT PRIMARY KEY,
     tenant TEXT NOT NULL,
@@ -77,7 +80,7 @@ CREATE INDEX webhook_deliveries_job ON webhook_deliveries (tenant, job_id);
 CREATE INDEX webhook_deliveries_created ON webhook_deliveries (created_at) WHERE status <> 'pending';
 
 CREATE TRIGGER jobs_webhook_outbox AFTER UPDATE OF status ON jobs
-WHEN NEW.status IN ('succeeded', 'failed', 'cancelled')
+WHEN NEW.webhooks AND NEW.status IN ('succeeded', 'failed', 'cancelled')
  AND OLD.status NOT IN ('succeeded', 'failed', 'cancelled')
 BEGIN
     INSERT INTO webhook_deliveries (id, tenant, job_id, subscription_id, url, secret, event,
