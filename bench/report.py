@@ -229,6 +229,27 @@ def _load(values: list[float] | None) -> str:
     return "?" if not values else "/".join(f"{v:.2f}" for v in values)
 
 
+SECTION_BEGIN = "<!-- section:"
+SECTION_END = "<!-- /section -->"
+
+
+def kept_sections(path: Path) -> str:
+    """Sections other benchmarks wrote into ``path`` between ``<!-- section:NAME -->`` and
+    ``<!-- /section -->`` (bench/http.py does), carried over when this report is rewritten."""
+    if not path.exists():
+        return ""
+    old = path.read_text()
+    out = []
+    start = old.find(SECTION_BEGIN)
+    while start != -1:
+        end = old.find(SECTION_END, start)
+        if end == -1:
+            break
+        out.append(old[start : end + len(SECTION_END)])
+        start = old.find(SECTION_BEGIN, end)
+    return "".join(f"\n{block}\n" for block in out)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description="Render peers.py JSON results as Markdown.")
@@ -241,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     depth = json.loads(args.depth.read_text()) if args.depth and args.depth.exists() else None
     text = render(envs, entries, title=args.title, extra=goals(entries, depth))
     if args.output:
+        text += kept_sections(args.output)
         args.output.write_text(text)
     else:
         sys.stdout.write(text)

@@ -27,9 +27,13 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
 
 
 def test_unknown_route_and_wrong_method_are_problems(client: TestClient) -> None:
-    """An unknown path answers a 404 problem and a wrong method a 405 problem."""
+    """An unknown path answers a 404 problem; a wrong method a 405 problem whose Allow header
+    lists every method of that path."""
     assert_problem(client.get("/v1/nothing-here"), 404)
-    assert_problem(client.patch("/v1/jobs"), 405)
+    wrong = client.patch("/v1/jobs")
+    assert_problem(wrong, 405)
+    assert wrong.headers["allow"] == "GET, POST"
+    assert client.post("/v1/jobs/x").headers["allow"] == "DELETE, GET"
 
 
 def test_unknown_job_is_a_404_problem(client: TestClient) -> None:

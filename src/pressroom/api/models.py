@@ -55,7 +55,8 @@ class JobSubmit(BaseModel):
             "examples": [
                 {"template": "invoice", "data": {"number": "2026-001"}, "format": "pdf"},
                 {"task": "pressroom.sleep", "args": {"seconds": 2}, "priority": 5},
-            ]
+            ],
+            "anyOf": [{"required": ["template"]}, {"required": ["task"]}],
         },
     )
     template: str | InlineTemplate | None = Field(

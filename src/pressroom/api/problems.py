@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -17,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import compile_path
 
 from pressroom.core.errors import (
     Conflict,
@@ -90,7 +92,7 @@ def problem_response(
     )
 
 
-def _on_problem(_request: Request, exc: Exception) -> JSONResponse:
+def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc, ProblemError):
         return problem_response(
@@ -102,9 +104,29 @@ def _on_problem(_request: Request, exc: Exception) -> JSONResponse:
             extra=exc.extra,
         )
     detail = exc.detail if isinstance(exc.detail, str) else _phrase(exc.status_code)
+    headers = dict(exc.headers or {})
     if exc.status_code == 404 and detail == "Not Found":
         detail = "no such route"
-    return problem_response(exc.status_code, detail, headers=exc.headers)
+    if exc.status_code == 405:
+        allowed = allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
+        detail = f"{request.method} is not allowed here; use {' or '.join(allowed)}"
+    return problem_response(exc.status_code, detail, headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the OpenAPI document gives this path (Starlette names only the methods of
+    the first route whose path matches)."""
+    app = request.app
+    table: list[tuple[re.Pattern[str], list[str]]] | None = getattr(app.state, "allow_table", None)
+    if table is None:
+        table = [
+            (compile_path(path)[0], sorted(m.upper() for m in item))
+            for path, item in app.openapi().get("paths", {}).items()
+        ]
+        app.state.allow_table = table
+    path = request.url.path
+    return sorted({m for regex, methods in table if regex.match(path) for m in methods})
 
 
 def _on_validation(_request: Request, exc: Exception) -> JSONResponse:

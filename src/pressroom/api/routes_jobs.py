@@ -145,7 +145,8 @@ def list_jobs(
         str | None, Query(max_length=200, description="A template name, or name@version.")
     ] = None,
     cursor: Annotated[
-        str | None, Query(max_length=300, description="next_cursor of a page.")
+        str | None,
+        Query(max_length=300, pattern="^[A-Za-z0-9_-]+$", description="next_cursor of a page."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> JobPage:

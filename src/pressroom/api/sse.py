@@ -74,7 +74,8 @@ async def job_events(
     who: Annotated[Principal, Depends(principal)],
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     resume: Annotated[
-        int | None, Query(alias="last_event_id", description="Resume after this event id.")
+        int | None,
+        Query(alias="last_event_id", ge=0, le=2**63 - 1, description="Resume after this event id."),
     ] = None,
 ) -> StreamingResponse:
     """Stream the job's events from its log, starting after ``Last-Event-ID``."""

@@ -1,0 +1,348 @@
+"""HTTP accept-path benchmark: ``POST /v1/jobs`` of ``pressroom serve`` (one uvicorn worker,
+asyncio loop) against baseline FastAPI endpoints measured in the same run, and submit → terminal
+SSE latency of a ``pressroom.noop`` job on an idle server.
+
+    bench/.venv-peers/bin/python bench/http.py [--runs 3] [--duration 10] [--connections 64]
+                                                [--postgres] [--results bench/RESULTS.md]
+
+Load comes from ``wrk`` (Debian package) with a fixed JSON body; every server is started fresh
+for each round, warmed up for 2 s, then measured; the order of systems rotates between rounds.
+The interpreter running this script runs every server (bench/.venv-peers has Pressroom, FastAPI,
+uvicorn and RQ). Needs Redis on 127.0.0.1:6379 (BENCH_REDIS_URL) for the RQ baseline and, with
+``--postgres``, PostgreSQL at BENCH_PG_URL. Results: bench/out/http.json and a section of
+bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+OUT = BENCH / "out"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+BODY = '{"task": "pressroom.noop", "args": {}}'
+BEGIN, END = "<!-- section:http -->", "<!-- /section -->"
+
+
+@dataclass
+class System:
+    """A server to measure: how to start it, and what it is."""
+
+    name: str
+    label: str
+    kind: str  # "pressroom" or a baseline factory in bench/http_apps/baselines.py
+    database: str = "sqlite"
+    results: list[dict[str, float]] = field(default_factory=list)
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _reset_postgres() -> None:
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_http_jobs")
+        conn.execute(
+            "DO $$ BEGIN IF to_regclass('pressroom_jobs') IS NOT NULL THEN "
+            "TRUNCATE pressroom_jobs, pressroom_job_events; END IF; END $$"
+        )
+
+
+def start(system: System, port: int, workdir: Path, workers: int = 0) -> subprocess.Popen[bytes]:
+    """Start ``system`` on ``port``; return once it answers a POST."""
+    env = {**os.environ, "PYTHONPATH": str(BENCH)}
+    log = (workdir / f"{system.name}.log").open("ab")
+    if system.kind == "pressroom":
+        db = PG_URL if system.database == "postgres" else f"sqlite:///{workdir}/pressroom.db"
+        if system.database == "postgres":
+            _reset_postgres()
+        env |= {"PRESSROOM_DATABASE_URL": db, "PRESSROOM_STORAGE_URL": str(workdir / "artifacts")}
+        run = [sys.executable, "-m", "pressroom"]
+        subprocess.run([*run, "migrate"], env=env, check=True, capture_output=True)
+        args = [*run, "serve", "--port", str(port), "--workers", str(workers)]
+    else:
+        if system.database == "postgres":
+            _reset_postgres()
+        env |= {
+            "BENCH_SQLITE_PATH": str(workdir / "baseline.db"),
+            "BENCH_PG_URL": PG_URL,
+            "BENCH_REDIS_URL": REDIS_URL,
+        }
+        args = [sys.executable, "-m", "uvicorn", f"http_apps.baselines:{system.kind}", "--factory"]
+        args += ["--port", str(port), "--loop", "asyncio", "--http", "httptools"]
+        args += ["--no-access-log", "--log-level", "warning"]
+    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=BENCH)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{system.name} exited; see {workdir}/{system.name}.log")
+        try:
+            post(f"http://127.0.0.1:{port}/v1/jobs")
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    stop(proc)
+    raise RuntimeError(f"{system.name} did not start")
+
+
+def post(url: str) -> dict[str, Any]:
+    """POST the benchmark body once; the JSON answer."""
+    request = urllib.request.Request(
+        url, data=BODY.encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return dict(json.loads(response.read()))
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM and wait (kill after 30 s)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(url: str, duration: float, connections: int, script: Path) -> dict[str, float]:
+    """Run wrk; requests/s, p50/p99 ms and non-2xx count."""
+    threads = min(2, connections)
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s"]
+    out = subprocess.run(
+        [*args, str(script), url], capture_output=True, text=True, check=True
+    ).stdout
+
+    def latency(pct: str) -> float:
+        m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        return float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "rps": float(rps.group(1)) if rps else 0.0,
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "non_2xx": float(bad.group(1)) if bad else 0.0,
+        "socket_errors": float(sum(map(int, errors.groups()))) if errors else 0.0,
+    }
+
+
+def sse_latency(samples: int, workdir: Path) -> dict[str, float]:
+    """Submit → terminal status seen on the job's event stream, noop jobs, idle server."""
+    import httpx
+
+    system = System("pressroom-sse", "", "pressroom")
+    port = free_port()
+    proc = start(system, port, workdir, workers=1)
+    base = f"http://127.0.0.1:{port}"
+    times = []
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            for i in range(samples + 5):
+                t0 = time.perf_counter()
+                job = client.post("/v1/jobs", json={"task": "pressroom.noop"}).json()
+                with client.stream("GET", job["links"]["events"]) as response:
+                    for line in response.iter_lines():
+                        if line.startswith("data:") and '"succeeded"' in line:
+                            break
+                if i >= 5:  # the first few warm the worker and the hub
+                    times.append((time.perf_counter() - t0) * 1000)
+                time.sleep(0.05)
+    finally:
+        stop(proc)
+    times.sort()
+    return {
+        "p50_ms": statistics.median(times),
+        "p99_ms": times[min(len(times) - 1, int(len(times) * 0.99))],
+        "samples": float(len(times)),
+    }
+
+
+def systems(with_postgres: bool) -> list[System]:
+    """The systems of this run."""
+    out = [
+        System("pressroom-sqlite", "Pressroom `POST /v1/jobs` (SQLite)", "pressroom"),
+        System("fastapi-sqlite", "FastAPI + one SQLite insert (WAL, NORMAL)", "sqlite_app"),
+        System("fastapi-rq", "FastAPI + RQ enqueue (Redis)", "rq_app"),
+        System("fastapi-202", "FastAPI, validate and answer 202", "accept_app"),
+    ]
+    if with_postgres:
+        out += [
+            System(
+                "pressroom-postgres",
+                "Pressroom `POST /v1/jobs` (PostgreSQL)",
+                "pressroom",
+                "postgres",
+            ),
+            System(
+                "fastapi-postgres", "FastAPI + one PostgreSQL INSERT", "postgres_app", "postgres"
+            ),
+        ]
+    return out
+
+
+def median(system: System, key: str) -> float:
+    """The median of one measure over the rounds."""
+    return statistics.median(r[key] for r in system.results)
+
+
+def report(found: list[System], sse: dict[str, float], args: argparse.Namespace) -> str:
+    """The Markdown section."""
+    by = {s.name: s for s in found}
+    lines = [
+        BEGIN,
+        "## HTTP accept path: `POST /v1/jobs`, one uvicorn worker (asyncio loop)",
+        "",
+        f"Produced by `{' '.join(['bench/.venv-peers/bin/python', *sys.argv])}` on "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: `wrk -t2 -c{args.connections} "
+        f"-d{args.duration:g}s` on 127.0.0.1 (same 2-core machine), each server started fresh per "
+        f"round and warmed 2 s, {args.runs} round(s) with the order rotated; medians over rounds.",
+        "",
+        "| endpoint | req/s | p50 ms | p99 ms | non-2xx |",
+        "|---|---|---|---|---|",
+    ]
+    for s in found:
+        lines.append(
+            f"| {s.label} | {median(s, 'rps'):,.0f} | {median(s, 'p50_ms'):.1f} | "
+            f"{median(s, 'p99_ms'):.1f} | {sum(r['non_2xx'] for r in s.results):.0f} |"
+        )
+    lines += ["", "| goal | measured | target | met |", "|---|---|---|---|"]
+
+    def goal(text: str, value: float, target: float, shown: str, more: bool = True) -> None:
+        met = value >= target if more else value <= target
+        lines.append(
+            f"| {text} | {shown} | {'≥' if more else '≤'} {target:g} | {'yes' if met else 'no'} |"
+        )
+
+    p, b, r = (by[n] for n in ("pressroom-sqlite", "fastapi-sqlite", "fastapi-rq"))
+    ratio = median(p, "rps") / median(b, "rps")
+    goal("SQLite: vs FastAPI + one insert", ratio, 0.8, f"{ratio:.2f}×")
+    ratio = median(p, "rps") / median(r, "rps")
+    goal("SQLite: vs FastAPI + RQ enqueue", ratio, 2.0, f"{ratio:.2f}×")
+    goal(
+        f"SQLite: p99 at {args.connections} connections",
+        median(p, "p99_ms"),
+        150,
+        f"{median(p, 'p99_ms'):.1f} ms",
+        more=False,
+    )
+    if "pressroom-postgres" in by:
+        pg, bpg = by["pressroom-postgres"], by["fastapi-postgres"]
+        ratio = median(pg, "rps") / median(bpg, "rps")
+        goal("PostgreSQL: vs FastAPI + one INSERT", ratio, 0.8, f"{ratio:.2f}×")
+        goal(
+            f"PostgreSQL: p99 at {args.connections} connections",
+            median(pg, "p99_ms"),
+            150,
+            f"{median(pg, 'p99_ms'):.1f} ms",
+            more=False,
+        )
+    goal(
+        "submit → terminal SSE event, noop, idle (p50)",
+        sse["p50_ms"],
+        25,
+        f"{sse['p50_ms']:.1f} ms (p99 {sse['p99_ms']:.1f})",
+        more=False,
+    )
+    lines += [
+        "",
+        "Pressroom's route validates the body (pydantic), checks the task and its arguments, "
+        "inserts the job and its creation event, and answers the full job JSON with `Location`; "
+        "the baselines insert one row and answer `{id, status, task}`. The SSE figure is one "
+        "client: POST, then open the job's event stream, until the `succeeded` event "
+        f"({sse['samples']:.0f} jobs, `serve --workers 1`).",
+        END,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace (or append) the http section of ``path``."""
+    text = path.read_text() if path.exists() else ""
+    if BEGIN in text and END in text[text.index(BEGIN) :]:
+        start = text.index(BEGIN)
+        end = text.index(END, start) + len(END)
+        text = text[:start] + section.rstrip("\n") + text[end:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text)
+
+
+def main() -> int:
+    """Command-line entry point."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--duration", type=float, default=10.0)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument(
+        "--postgres", action="store_true", help="also Pressroom and a baseline on PostgreSQL"
+    )
+    ap.add_argument("--sse-samples", type=int, default=50)
+    ap.add_argument("--json", type=Path, default=OUT / "http.json")
+    ap.add_argument("--results", type=Path, default=BENCH / "RESULTS.md")
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (apt-get install wrk)")
+    OUT.mkdir(exist_ok=True)
+    script = OUT / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\n'
+        f"wrk.body = '{BODY}'\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+    )
+    found = systems(args.postgres)
+    for run in range(args.runs):
+        order = found[run % len(found) :] + found[: run % len(found)]
+        for system in order:
+            with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
+                port = free_port()
+                proc = start(system, port, Path(tmp))
+                try:
+                    url = f"http://127.0.0.1:{port}/v1/jobs"
+                    wrk(url, 2, args.connections, script)
+                    result = wrk(url, args.duration, args.connections, script)
+                finally:
+                    stop(proc)
+            system.results.append(result)
+            print(f"run {run + 1} {system.name}: {result}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-sse-") as tmp:
+        sse = sse_latency(args.sse_samples, Path(tmp))
+    print(f"sse: {sse}", flush=True)
+    args.json.write_text(
+        json.dumps({"systems": {s.name: s.results for s in found}, "sse": sse}, indent=2)
+    )
+    section = report(found, sse, args)
+    write_section(args.results, section)
+    print(section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
