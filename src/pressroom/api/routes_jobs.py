@@ -55,6 +55,7 @@ def _submit(
         "metadata": metadata,
         "tenant": tenant,
         "unique_key": unique_key,
+        "webhook": body.webhook.model_dump(exclude_none=True) if body.webhook else None,
     }
     if body.task is not None:
         stray = [
@@ -101,8 +102,6 @@ def submit_job(
     ``args``). Everything is checked before the job is stored."""
     service = state(request).service
     service.check_queue_cap(who.tenant)
-    if body.webhook is not None:
-        service.webhooks.check(body.webhook.url)  # refuse before anything is stored
     idem_key = request.headers.get("idempotency-key")
     if idem_key is not None:
         digest = request_hash(body.model_dump(mode="json", exclude_none=True))
@@ -112,9 +111,7 @@ def submit_job(
         if not created:
             response.headers["Idempotent-Replayed"] = "true"
     else:
-        job, created = _submit(service, body, who.tenant)
-    if created and body.webhook is not None:
-        service.webhooks.attach(job, body.webhook.url, body.webhook.secret)
+        job, _ = _submit(service, body, who.tenant)
     out = job_out(job, request)
     response.headers["Location"] = out.links.self_
     return out
