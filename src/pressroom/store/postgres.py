@@ -93,7 +93,8 @@ _COPY_TYPES = (
 )  # fmt: skip
 """Column types of ``job_copy`` (binary COPY sends each value in its column's own format)."""
 
-_OUTCOME_COLUMNS = ("ids", "attempts", "statuses", "results", "errors", "run_ats", "give_back")
+_OutcomeRow = tuple[str, int, str, Any, Any, str | None, int, list[dict[str, Any]] | None]
+"""(id, attempt, status, result, error JSON, run_at ISO text, give_back, events or None)."""
 
 _Conn = psycopg.Connection[TupleRow]
 _T = TypeVar("_T")
@@ -129,8 +130,8 @@ def _one(row: TupleRow | None) -> TupleRow:
     return row
 
 
-def _events_json(events: Sequence[tuple[str, dict[str, Any]]]) -> str:
-    return c.dumps([{"kind": kind, "data": data} for kind, data in events])
+def _events(events: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [{"kind": kind, "data": data} for kind, data in events]
 
 
 def split_url(url: str) -> tuple[str, str, int, int]:
@@ -485,16 +486,21 @@ class PostgresStore(PostgresDocuments, PostgresAccess, PostgresWebhooks):
         )
 
     def _apply(
-        self,
-        conn: _Conn,
-        rows: Sequence[tuple[Any, ...]],
-        events: Sequence[str | None],
-        now: datetime | None,
+        self, conn: _Conn, rows: Sequence[_OutcomeRow], now: datetime | None
     ) -> set[tuple[str, int]]:
-        """Apply fenced outcomes given as rows of :data:`_OUTCOME_COLUMNS`, with their events
-        as JSON; return the (id, attempt) pairs applied."""
-        cols = [list(col) for col in zip(*rows, strict=True)]
-        params = {**dict(zip(_OUTCOME_COLUMNS, cols, strict=True)), "events": events, "now": now}
+        """Apply fenced outcomes; return the (id, attempt) pairs applied."""
+        outcomes = {
+            f"{job_id}:{attempt}": {
+                "s": status,
+                "r": result,
+                "e": error,
+                "t": run_at,
+                "g": g,
+                "v": ev,
+            }
+            for job_id, attempt, status, result, error, run_at, g, ev in rows
+        }
+        params = {"ids": [r[0] for r in rows], "outcomes": c.dumps(outcomes), "now": now}
         cur = conn.execute(_Q["job_finish"], params, prepare=False)
         return {(r[0], r[1]) for r in cur}
 
@@ -509,15 +515,15 @@ class PostgresStore(PostgresDocuments, PostgresAccess, PostgresWebhooks):
                 o.job_id,
                 o.attempt,
                 o.status.value,
-                None if o.result is None else c.dumps(o.result),
-                None if o.error is None else c.dumps(c.error_json(o.error)),
-                o.run_at,
+                o.result,
+                None if o.error is None else c.error_json(o.error),
+                None if o.run_at is None else o.run_at.isoformat(),
                 int(o.status == JobStatus.QUEUED),
+                None if c.is_plain(o) else _events(c.outcome_events(o)),
             )
             for o in first
         ]
-        events = [None if c.is_plain(o) else _events_json(c.outcome_events(o)) for o in first]
-        applied = self._run(lambda conn: self._apply(conn, rows, events, now), write=True)
+        applied = self._run(lambda conn: self._apply(conn, rows, now), write=True)
         sent = {id(o) for o in first}
         return [id(o) in sent and (o.job_id, o.attempt) in applied for o in outcomes]
 
@@ -594,14 +600,23 @@ class PostgresStore(PostgresDocuments, PostgresAccess, PostgresWebhooks):
             if not held:
                 return []
             at: datetime = held[0][4]
-            rows, events = [], []
+            rows: list[_OutcomeRow] = []
             for job_id, attempt, max_attempts, cancel_requested, _ in held:
                 target, err, logged = c.rescue_plan(attempt, max_attempts, cancel_requested, error)
+                iso = at.isoformat()
                 rows.append(
-                    (job_id, attempt, target.value, None, c.dumps(c.error_json(err)), at, 0)
+                    (
+                        job_id,
+                        attempt,
+                        target.value,
+                        None,
+                        c.error_json(err),
+                        iso,
+                        0,
+                        _events(logged),
+                    )
                 )
-                events.append(_events_json(logged))
-            applied = self._apply(conn, rows, events, at)
+            applied = self._apply(conn, rows, at)
             return [r[0] for r in rows if (r[0], r[1]) in applied]
 
         return self._run(op, write=True, tx=True)
