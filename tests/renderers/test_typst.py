@@ -15,7 +15,7 @@ from pressroom.renderers.base import RenderRequest, TemplateBundle
 from pressroom.renderers.errors import LimitError, RefusedResourceError, TemplateError
 from pressroom.renderers.registry import get_renderer
 from pressroom.renderers.settings import RendererSettings
-from pressroom.renderers.typst import TypstRenderer
+from pressroom.renderers.typst import ROOTS_PREFIX, TypstRenderer, remove_stale_roots
 
 from ._support import pdf_text, render
 
@@ -145,7 +145,7 @@ import json, sys
 import psutil
 from pressroom.renderers.base import RenderRequest, TemplateBundle
 from pressroom.renderers.settings import RendererSettings
-from pressroom.renderers.typst import TypstRenderer
+from pressroom.renderers.typst import ROOTS_PREFIX, TypstRenderer, remove_stale_roots
 source, limit = sys.argv[1], float(sys.argv[2])
 renderer = TypstRenderer(RendererSettings(typst_cache_mb=limit))
 bundle = TemplateBundle.inline("typst", source)
@@ -199,3 +199,19 @@ def test_page_count_is_not_fooled_by_text_in_the_pdf() -> None:
     assert render("typst", source).page_count == 3
     with pytest.raises(LimitError):
         render("typst", source, options={"max_pages": 2})
+
+
+def test_roots_of_processes_that_are_gone_are_removed(tmp_path: Path) -> None:
+    """Root folders of a dead process are removed; a live process's are kept."""
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stale = tmp_path / f"{ROOTS_PREFIX}{dead.stdout.strip()}-abc"
+    live = tmp_path / f"{ROOTS_PREFIX}{os.getpid()}-def"
+    for folder in (stale, live):
+        (folder / "root").mkdir(parents=True)
+    remove_stale_roots(str(tmp_path))
+    assert not stale.exists() and live.exists()

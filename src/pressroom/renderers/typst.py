@@ -87,12 +87,25 @@ def _rss() -> int:
     return int(_PROCESS[0].memory_info().rss)
 
 
+ROOTS_PREFIX = "pressroom-typst-roots-"
+
+
+def remove_stale_roots(folder: str | None = None) -> None:
+    """Remove the root folders left behind by processes that no longer exist."""
+    for entry in Path(folder or tempfile.gettempdir()).glob(ROOTS_PREFIX + "*"):
+        pid = entry.name[len(ROOTS_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
 class _Roots:
     """Compile roots, one per bundle content, each holding only that bundle's files.
 
     A root is written once and reused by every render of the same bundle (Typst only reads
     it), so a render pays no file writes or removals. Roots live in one temporary folder per
-    process, removed at exit.
+    process (``pressroom-typst-roots-<pid>-…``), removed at exit; a worker child is killed
+    rather than exiting, so the folders of processes that no longer exist are removed when
+    the next one is made.
     """
 
     def __init__(self) -> None:
@@ -111,7 +124,8 @@ class _Roots:
         key = digest.hexdigest()
         with self._lock:
             if self._scratch is None or self._owner != os.getpid():
-                self._scratch = tempfile.TemporaryDirectory(prefix="pressroom-typst-")
+                remove_stale_roots()
+                self._scratch = tempfile.TemporaryDirectory(prefix=f"{ROOTS_PREFIX}{os.getpid()}-")
                 self._owner = os.getpid()
                 self._roots.clear()
             folder = Path(self._scratch.name) / key
