@@ -7,7 +7,7 @@ Run with the project's interpreter: ``.venv/bin/python bench/documents.py [--qui
 and a loop over one data set measures its cache. Phases:
 
 1. **xlsx**: a fresh process renders 100,000 rows x 10 columns through the ``xlsx`` engine;
-   its peak RSS (``ru_maxrss``).
+   its peak RSS (``VmHWM``).
 2. **speed**: one warm process renders invoices (html, typst, chromium) and the ~20-page
    report with a 1,000-row table (typst, chromium, html) through Pressroom's renderers,
    engines interleaved; medians.
