@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PRESSROOM_DATABASE_URL ?= sqlite:///pressroom-data/pressroom.db
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit bench bench-docs clean
 
 $(STAMP): pyproject.toml scripts/system-deps.sh
 	@bash scripts/system-deps.sh
@@ -46,6 +46,17 @@ bench: $(STAMP) $(PEERS_VENV)/.installed
 	$(PEERS_PY) bench/peers.py --all --runs $(BENCH_RUNS) --json bench/out/peers.json $(BENCH_ARGS)
 	$(BIN)/python bench/depth.py --runs 2 --json bench/out/depth.json
 	$(PEERS_PY) bench/report.py bench/out/peers.json --depth bench/out/depth.json -o bench/RESULTS.md
+	$(MAKE) bench-docs
+
+# The documents benchmark: render jobs through `pressroom worker -c 2` against bare library
+# loops, engine against engine, a worker child's memory over 1,000 invoices and 200 reports,
+# a 100,000-row workbook; about 30 min on a busy 2-core machine (DOCS_ARGS=--quick: ~3 min).
+# Writes the Documents section of bench/RESULTS.md. Never run by `make test`.
+DOCS_ARGS ?= --memory-alongside
+
+bench-docs: $(STAMP)
+	$(BIN)/python bench/documents.py $(DOCS_ARGS)
+	$(BIN)/python bench/docreport.py bench/out/documents.json -o bench/RESULTS.md
 
 clean:
 	rm -rf $(VENV) pressroom-data .pytest_cache .mypy_cache .ruff_cache

@@ -7,7 +7,7 @@ Run with the project's interpreter: ``.venv/bin/python bench/documents.py [--qui
 and a loop over one data set measures its cache. Phases:
 
 1. **xlsx**: a fresh process renders 100,000 rows x 10 columns through the ``xlsx`` engine;
-   its peak RSS (``ru_maxrss``).
+   its peak RSS (``VmHWM``).
 2. **speed**: one warm process renders invoices (html, typst, chromium) and the ~20-page
    report with a 1,000-row table (typst, chromium, html) through Pressroom's renderers,
    engines interleaved; medians.
@@ -36,6 +36,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -433,7 +434,7 @@ class MemoryRun:
         self.worker = self.queue.start_worker(1, f"documents-memory-{self.key}.log")
         self.process = psutil.Process(self.worker.pid)
         self.t0 = time.monotonic()
-        self.conn = sqlite3.connect(self.queue.db_path, timeout=30)
+        self.conn = sqlite3.connect(self.queue.db_path, timeout=30, check_same_thread=False)
 
     def sample(self) -> None:
         """Record each child's RSS."""
@@ -469,61 +470,81 @@ class MemoryRun:
         return self.result
 
 
-def phase_memory(args: argparse.Namespace, seeds: Seeds, doc: dict[str, Any]) -> None:
-    """1,000 html invoices and 200 typst reports, two single-child workers side by side."""
-    runs = [
-        (
+class MemoryPhase:
+    """1,000 html invoices and 200 typst reports, two single-child workers side by side,
+    sampled from a thread so that the other phases can run meanwhile (``--memory-alongside``)."""
+
+    def __init__(self, args: argparse.Namespace, seeds: Seeds) -> None:
+        """Fill both queues and start both workers."""
+        self.args = args
+        self.runs = [
             MemoryRun("html-invoices", "html invoices", args.memory_invoices),
-            ROOT / "examples/invoice",
-            [docdata.invoice(s) for s in seeds.take(args.memory_invoices)],
-        ),
-        (
             MemoryRun("typst-reports", "20-page typst reports", args.memory_reports),
-            BENCH / "templates/report-typst",
-            [docdata.report(s) for s in seeds.take(args.memory_reports)],
-        ),
-    ]
-    load = Load.begin()
-    for run, template, datas in runs:
-        run.start(template, datas)
-    pending = [run for run, _, _ in runs]
-    deadline = time.monotonic() + args.memory_timeout
-    last_print = 0.0
-    try:
-        while pending:
+        ]
+        inputs = [
+            (
+                ROOT / "examples/invoice",
+                [docdata.invoice(s) for s in seeds.take(args.memory_invoices)],
+            ),
+            (
+                BENCH / "templates/report-typst",
+                [docdata.report(s) for s in seeds.take(args.memory_reports)],
+            ),
+        ]
+        self.load = Load.begin()
+        for run, (template, datas) in zip(self.runs, inputs, strict=True):
+            run.start(template, datas)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._sample, name="memory-sampler", daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> None:
+        pending = list(self.runs)
+        deadline = time.monotonic() + self.args.memory_timeout
+        last_poll = last_print = 0.0
+        try:
+            while pending:
+                for run in pending:
+                    run.sample()
+                now = time.monotonic()
+                if now - last_poll >= 2:
+                    last_poll = now
+                    for run in list(pending):
+                        if run.poll():
+                            pending.remove(run)
+                            run.finish()
+                    if now > deadline:
+                        raise TimeoutError("memory runs did not finish in time")
+                if now - last_print >= 60:
+                    last_print = now
+                    print("[memory] " + self.describe(), flush=True)
+                time.sleep(0.25)
+        except BaseException as exc:  # reported by wait()
+            self.error = exc
             for run in pending:
-                run.sample()
-            if time.monotonic() - last_print >= 2:
-                last_print = time.monotonic()
-                for run in list(pending):
-                    if run.poll():
-                        pending.remove(run)
-                        run.finish()
-                if last_print - runs[0][0].t0 >= 0 and int(last_print) % 30 < 2:
-                    print(
-                        "[memory] "
-                        + "; ".join(
-                            f"{r.key} {r.done}/{r.n}, peak {max(r.peak.values(), default=0):.0f} MB"
-                            for r, _, _ in runs
-                        ),
-                        flush=True,
-                    )
-                if time.monotonic() > deadline:
-                    raise TimeoutError("memory runs did not finish in time")
-            time.sleep(0.25)
-    finally:
-        for run in pending:
-            run.worker.stop(grace=5)
-    usage = load.end()
-    doc["memory"] = {r.key: {**(r.result or {}), **usage} for r, _, _ in runs}
-    for r, _, _ in runs:
-        res = r.result or {}
-        print(
-            f"[memory] {r.key}: {res.get('documents')} documents, child peak "
-            f"{res.get('max_rss_mb', 0):.0f} MB over {res.get('children')} child process(es)",
-            flush=True,
+                run.worker.stop(grace=5)
+
+    def describe(self) -> str:
+        """Progress of both runs."""
+        return "; ".join(
+            f"{r.key} {r.done}/{r.n}, peak {max(r.peak.values(), default=0):.0f} MB"
+            for r in self.runs
         )
-    save(args, doc)
+
+    def wait(self, doc: dict[str, Any]) -> None:
+        """Wait for both runs and record them."""
+        self.thread.join()
+        if self.error is not None:
+            raise RuntimeError(f"memory phase failed: {self.error!r}")
+        usage = self.load.end()
+        doc["memory"] = {r.key: {**(r.result or {}), **usage} for r in self.runs}
+        for r in self.runs:
+            res = r.result or {}
+            print(
+                f"[memory] {r.key}: {res.get('documents')} documents, child peak "
+                f"{res.get('max_rss_mb', 0):.0f} MB over {res.get('children')} child process(es)",
+                flush=True,
+            )
 
 
 # --------------------------------------------------------------------------------------------
@@ -648,14 +669,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--xlsx-rows", type=int, default=100_000)
     ap.add_argument("--run-timeout", type=float, default=300.0)
     ap.add_argument("--memory-timeout", type=float, default=1800.0)
+    ap.add_argument(
+        "--memory-alongside",
+        action="store_true",
+        help="run the memory phase's workers while the other phases run (saves ~15 min; "
+        "adds the same load to both sides of every ratio)",
+    )
     ap.add_argument("--json", type=Path, default=OUT / "documents.json")
+    if "--quick" in (argv or []):
+        ap.set_defaults(
+            rounds=1,
+            html_docs=16,
+            typst_docs=80,
+            docx_docs=60,
+            speed_invoices=5,
+            reports=1,
+            memory_invoices=60,
+            memory_reports=12,
+            xlsx_rows=20_000,
+        )
     args = ap.parse_args(argv)
-    if args.quick:
-        args.rounds = 1
-        args.html_docs, args.typst_docs, args.docx_docs = 16, 80, 60
-        args.speed_invoices, args.reports = 5, 1
-        args.memory_invoices, args.memory_reports = 60, 12
-        args.xlsx_rows = 20_000
     args.phases = args.phase or list(PHASES)
     return args
 
@@ -669,7 +702,10 @@ def main(argv: list[str] | None = None) -> int:
     doc["params"] = {k: v for k, v in vars(args).items() if k not in ("json", "t0", "phase")}
     seeds = Seeds()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    memory: MemoryPhase | None = None
     try:
+        if "memory" in args.phases and args.memory_alongside:
+            memory = MemoryPhase(args, seeds)
         for phase in args.phases:
             if phase == "xlsx":
                 phase_xlsx(args, doc)
@@ -677,8 +713,10 @@ def main(argv: list[str] | None = None) -> int:
                 phase_speed(args, doc)
             elif phase == "overhead":
                 phase_overhead(args, seeds, doc)
-            else:
-                phase_memory(args, seeds, doc)
+            elif memory is None:
+                memory = MemoryPhase(args, seeds)
+        if memory is not None:
+            memory.wait(doc)
     finally:
         Proc.stop_all()
         save(args, doc)

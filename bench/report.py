@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import docreport
+
 COLUMNS = (
     "system",
     "drain jobs/s median (min-max)",
@@ -262,6 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     depth = json.loads(args.depth.read_text()) if args.depth and args.depth.exists() else None
     text = render(envs, entries, title=args.title, extra=goals(entries, depth))
     if args.output:
+        old = args.output.read_text() if args.output.exists() else ""
+        if docreport.BEGIN in old and docreport.END in old:  # keep the documents section
+            start = old.index(docreport.BEGIN)
+            text = docreport.splice(
+                text, old[start : old.index(docreport.END) + len(docreport.END)]
+            )
         text += kept_sections(args.output)
         args.output.write_text(text)
     else:

@@ -15,7 +15,7 @@ from pressroom.renderers.base import RenderRequest, TemplateBundle
 from pressroom.renderers.errors import LimitError, RefusedResourceError, TemplateError
 from pressroom.renderers.registry import get_renderer
 from pressroom.renderers.settings import RendererSettings
-from pressroom.renderers.typst import TypstRenderer
+from pressroom.renderers.typst import ROOTS_PREFIX, TypstRenderer, remove_stale_roots
 
 from ._support import pdf_text, render
 
@@ -145,7 +145,7 @@ import json, sys
 import psutil
 from pressroom.renderers.base import RenderRequest, TemplateBundle
 from pressroom.renderers.settings import RendererSettings
-from pressroom.renderers.typst import TypstRenderer
+from pressroom.renderers.typst import ROOTS_PREFIX, TypstRenderer, remove_stale_roots
 source, limit = sys.argv[1], float(sys.argv[2])
 renderer = TypstRenderer(RendererSettings(typst_cache_mb=limit))
 bundle = TemplateBundle.inline("typst", source)
@@ -178,3 +178,40 @@ def test_clearing_the_cache_bounds_memory_across_distinct_documents() -> None:
     assert cleared["clears"] >= 2 and kept["clears"] == 0
     assert kept["grown_mb"] > 100, kept
     assert cleared["grown_mb"] < kept["grown_mb"] / 2, (cleared, kept)
+
+
+def test_a_root_holds_only_its_own_bundles_files() -> None:
+    """Roots are reused per bundle content, yet a bundle never sees another bundle's files."""
+    reader = HEAD + '#read("secret.txt")'
+    with_secret = TemplateBundle.inline("typst", reader, {"secret.txt": "s3cr3t-value"})
+    without = TemplateBundle.inline("typst", reader)
+    renderer = get_renderer("typst")
+    for _ in range(2):
+        shown = renderer.render(RenderRequest(with_secret, {})).content
+        assert "s3cr3t-value" in pdf_text(shown)
+        with pytest.raises(TemplateError, match="file not found"):
+            renderer.render(RenderRequest(without, {}))
+
+
+def test_page_count_is_not_fooled_by_text_in_the_pdf() -> None:
+    """A title spelling out a page-tree count neither lowers the page count nor the cap."""
+    source = '#set document(title: "/Type/Pages/Count 1")\nA #pagebreak() B #pagebreak() C'
+    assert render("typst", source).page_count == 3
+    with pytest.raises(LimitError):
+        render("typst", source, options={"max_pages": 2})
+
+
+def test_roots_of_processes_that_are_gone_are_removed(tmp_path: Path) -> None:
+    """Root folders of a dead process are removed; a live process's are kept."""
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stale = tmp_path / f"{ROOTS_PREFIX}{dead.stdout.strip()}-abc"
+    live = tmp_path / f"{ROOTS_PREFIX}{os.getpid()}-def"
+    for folder in (stale, live):
+        (folder / "root").mkdir(parents=True)
+    remove_stale_roots(str(tmp_path))
+    assert not stale.exists() and live.exists()

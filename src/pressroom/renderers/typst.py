@@ -2,8 +2,9 @@
 
 - Data reaches the document as JSON through ``sys.inputs``: a template starts with
   ``#let data = json(bytes(sys.inputs.data))``.
-- Each render compiles in a fresh temporary root holding only the bundle's files, so
-  ``#read("/etc/passwd")`` resolves inside that root and fails with "file not found".
+- Each render compiles in a temporary root holding only the bundle's files (written once per
+  bundle content and process, then reused), so ``#read("/etc/passwd")`` resolves inside that
+  root and fails with "file not found".
 - Packages are never downloaded: ``#import "@preview/…"`` fails unless the operator points
   ``PRESSROOM_TYPST_PACKAGE_PATH`` at a folder of vetted packages. While Typst compiles, its
   HTTP proxy is set to a closed loopback port, so even a computed package name cannot reach the
@@ -21,13 +22,16 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import io
 import json
 import os
 import re
+import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -71,9 +75,79 @@ EVICT_COMPILES = 10
 compiles: this many compiles of an empty document empty it."""
 
 
+_PROCESS: list[psutil.Process] = []
+ROOT_CACHE_SIZE = 16
+"""Bundle roots each process keeps written out (least recently used ones are removed)."""
+
+
 def _rss() -> int:
     """This process's resident set size in bytes."""
-    return int(psutil.Process().memory_info().rss)
+    if not _PROCESS or _PROCESS[0].pid != os.getpid():
+        _PROCESS[:] = [psutil.Process()]
+    return int(_PROCESS[0].memory_info().rss)
+
+
+ROOTS_PREFIX = "pressroom-typst-roots-"
+
+
+def remove_stale_roots(folder: str | None = None) -> None:
+    """Remove the root folders left behind by processes that no longer exist."""
+    for entry in Path(folder or tempfile.gettempdir()).glob(ROOTS_PREFIX + "*"):
+        pid = entry.name[len(ROOTS_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+class _Roots:
+    """Compile roots, one per bundle content, each holding only that bundle's files.
+
+    A root is written once and reused by every render of the same bundle (Typst only reads
+    it), so a render pays no file writes or removals. Roots live in one temporary folder per
+    process (``pressroom-typst-roots-<pid>-…``), removed at exit; a worker child is killed
+    rather than exiting, so the folders of processes that no longer exist are removed when
+    the next one is made.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._owner = 0
+        self._roots: OrderedDict[str, Path] = OrderedDict()
+
+    def get(self, files: Mapping[str, bytes]) -> tuple[Path, Path]:
+        """(root holding exactly ``files``, an empty folder for packages)."""
+        digest = hashlib.sha256()
+        for name in sorted(files):
+            content = files[name]
+            digest.update(f"{name}\0{len(content)}\0".encode())
+            digest.update(content)
+        key = digest.hexdigest()
+        with self._lock:
+            if self._scratch is None or self._owner != os.getpid():
+                remove_stale_roots()
+                self._scratch = tempfile.TemporaryDirectory(prefix=f"{ROOTS_PREFIX}{os.getpid()}-")
+                self._owner = os.getpid()
+                self._roots.clear()
+            folder = Path(self._scratch.name) / key
+            if key in self._roots:
+                self._roots.move_to_end(key)
+                return folder / "root", folder / "packages"
+            shutil.rmtree(folder, ignore_errors=True)  # a root left half-written by a failure
+            root = folder / "root"
+            root.mkdir(parents=True)
+            (folder / "packages").mkdir()
+            for name, content in files.items():
+                target = root / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+            self._roots[key] = folder
+            while len(self._roots) > ROOT_CACHE_SIZE:
+                _, old = self._roots.popitem(last=False)
+                shutil.rmtree(old, ignore_errors=True)
+            return root, folder / "packages"
+
+
+_ROOTS = _Roots()
 
 
 def _release_free_memory() -> None:
@@ -102,6 +176,21 @@ def _no_network() -> Iterator[None]:
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
+
+
+_PAGE_TREE_COUNT = re.compile(rb"/Type\s*/Pages\s*/Count\s+(\d+)")
+
+
+def typst_page_count(pdf: bytes) -> int:
+    """The number of pages of a PDF Typst wrote.
+
+    Typst writes its page tree uncompressed (``/Type/Pages/Count N``), so the largest such
+    count is the root's: found without parsing the file. Text a template puts in the PDF (a
+    title in the metadata) could only add a larger count, never hide the real one, so a page
+    cap is never under-counted. Any other layout is parsed.
+    """
+    counts = [int(n) for n in _PAGE_TREE_COUNT.findall(pdf)]
+    return max(counts) if counts else count_pdf_pages(pdf)
 
 
 def count_pdf_pages(pdf: bytes) -> int:
@@ -149,7 +238,8 @@ class TypstRenderer:
             return self._fonts
 
     def render(self, request: RenderRequest, progress: Progress = null_progress) -> Rendered:
-        """Compile the bundle's main file in a fresh root and return the requested format."""
+        """Compile the bundle's main file in a root holding only the bundle's files and return
+        the requested format."""
         import typst
 
         fmt = resolve_format(self, request.format)
@@ -163,43 +253,35 @@ class TypstRenderer:
             payload = json.dumps(request.data, ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise TemplateError(f"data is not valid JSON: {exc}", engine=self.name) from None
-        with tempfile.TemporaryDirectory(prefix="pressroom-typst-") as scratch:
-            root = Path(scratch) / "root"
-            root.mkdir()
-            for name, content in bundle.files.items():
-                target = root / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(content)
-            has_fonts = any(name.lower().endswith(FONT_SUFFIXES) for name in bundle.files)
-            fonts = (
-                typst.Fonts(font_paths=[str(root), *self.settings.font_dirs])
-                if has_fonts
-                else self._shared_fonts()
-            )
-            empty = Path(scratch) / "packages"
-            empty.mkdir()
-            compiler = typst.Compiler(
-                root=str(root),
-                font_paths=fonts,
-                package_path=self.settings.typst_package_path or str(empty),
-                package_cache_path=str(empty),
-            )
-            progress(20, "compiling")
-            standards = [options["pdf_standard"]] if options["pdf_standard"] else []
-            before = _rss()
-            try:
-                with _no_network():
-                    output = compiler.compile(
-                        input=str(root / bundle.main),
-                        format=cast("Literal['pdf', 'png', 'svg']", fmt),
-                        ppi=options["ppi"] if fmt == "png" else None,
-                        sys_inputs={"data": payload},
-                        pdf_standards=standards,
-                    )
-            except typst.TypstError as exc:
-                raise self._translate(exc, str(root)) from None
-            finally:
-                self._account_growth(_rss() - before)
+        root, empty = _ROOTS.get(bundle.files)
+        has_fonts = any(name.lower().endswith(FONT_SUFFIXES) for name in bundle.files)
+        fonts = (
+            typst.Fonts(font_paths=[str(root), *self.settings.font_dirs])
+            if has_fonts
+            else self._shared_fonts()
+        )
+        compiler = typst.Compiler(
+            root=str(root),
+            font_paths=fonts,
+            package_path=self.settings.typst_package_path or str(empty),
+            package_cache_path=str(empty),
+        )
+        progress(20, "compiling")
+        standards = [options["pdf_standard"]] if options["pdf_standard"] else []
+        before = _rss()
+        try:
+            with _no_network():
+                output = compiler.compile(
+                    input=str(root / bundle.main),
+                    format=cast("Literal['pdf', 'png', 'svg']", fmt),
+                    ppi=options["ppi"] if fmt == "png" else None,
+                    sys_inputs={"data": payload},
+                    pdf_standards=standards,
+                )
+        except typst.TypstError as exc:
+            raise self._translate(exc, str(root)) from None
+        finally:
+            self._account_growth(_rss() - before)
         progress(90, "checking output")
         return self._result(output, fmt, options, limits, progress)
 
@@ -245,7 +327,7 @@ class TypstRenderer:
         if fmt == "pdf":
             if not isinstance(output, bytes):
                 raise TypeError("typst returned no PDF bytes")
-            pages = count_pdf_pages(output)
+            pages = typst_page_count(output)
             check_pages(self.name, pages, limits)
             progress(100, "done")
             return Rendered.of(check_output(self.name, output, limits), "pdf", pages)
