@@ -84,8 +84,11 @@ def test_serve_runs_jobs_streams_events_and_drains_on_sigterm(tmp_path: Path) ->
 
 def test_serve_refuses_a_public_address_without_keys(tmp_path: Path) -> None:
     """Binding 0.0.0.0 without keys or --allow-unauthenticated fails before listening."""
+    migrate = [sys.executable, "-m", "pressroom", "migrate"]
+    assert (
+        subprocess.run(migrate, env=_env(tmp_path), capture_output=True, timeout=60).returncode == 0
+    )
     args = [sys.executable, "-m", "pressroom", "serve", "--host", "0.0.0.0", "--workers", "0"]
     done = subprocess.run(args, env=_env(tmp_path), capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "allow-unauthenticated" in done.stderr
-    assert not (tmp_path / "serve.db").exists()

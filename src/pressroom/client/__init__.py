@@ -22,6 +22,8 @@ from pressroom.client._models import (
 )
 from pressroom.client._sse import Event
 from pressroom.client._sync import Client
+from pressroom.webhooks.signing import WebhookVerificationError
+from pressroom.webhooks.signing import verify as verify_webhook
 
 __all__ = [
     "ApiError",
@@ -36,4 +38,6 @@ __all__ = [
     "RateLimited",
     "RemoteJob",
     "RemoteTemplate",
+    "WebhookVerificationError",
+    "verify_webhook",
 ]
