@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from pressroom.core.accounts import ApiKey, IdempotencyRecord, Tenant
+from pressroom.core.batches import Batch, BatchMember
 from pressroom.core.models import (
     JSON,
     ClaimParams,
@@ -387,6 +388,27 @@ class Store(Protocol):
     def webhook_delivery_purge(self, created_before: datetime) -> int:
         """Delete finished deliveries created before the cut-off and the webhooks of jobs that
         no longer exist; return how many deliveries were deleted."""
+        ...
+
+    # --- batches --------------------------------------------------------------------------------
+    def batch_insert(
+        self, batch_id: str, tenant: str, jobs: Sequence[NewJob], *, now: datetime | None = None
+    ) -> list[str]:
+        """Insert a batch and its jobs (no unique keys) in one transaction; return the jobs'
+        ids in order."""
+        ...
+
+    def batch_get(self, tenant: str, batch_id: str) -> Batch:
+        """A tenant's batch with its jobs counted by status (``gone`` for deleted ones);
+        NotFound if the tenant has no such batch."""
+        ...
+
+    def batch_members(self, tenant: str, batch_id: str) -> list[BatchMember]:
+        """A tenant's batch's jobs in submission order; NotFound if there is no such batch."""
+        ...
+
+    def batch_purge(self, created_before: datetime) -> int:
+        """Delete batches (not their jobs) created before the cut-off; return how many."""
         ...
 
     def listener(self) -> Listener:

@@ -65,6 +65,7 @@ from pressroom.core.models import (
 )
 from pressroom.store import _common as c
 from pressroom.store.postgres_access import PostgresAccess
+from pressroom.store.postgres_batches import PostgresBatches
 from pressroom.store.postgres_documents import PostgresDocuments
 from pressroom.store.postgres_webhooks import PostgresWebhooks
 
@@ -231,7 +232,7 @@ class PostgresListener:
             self._conn = None
 
 
-class PostgresStore(PostgresDocuments, PostgresAccess, PostgresWebhooks):
+class PostgresStore(PostgresDocuments, PostgresAccess, PostgresWebhooks, PostgresBatches):
     """A job store in a PostgreSQL database (tables prefixed ``pressroom_``); templates and the
     result cache: :class:`PostgresDocuments`."""
 
@@ -351,6 +352,12 @@ class PostgresStore(PostgresDocuments, PostgresAccess, PostgresWebhooks):
 
     def job_insert_many(self, jobs: Sequence[NewJob], *, now: datetime | None = None) -> list[str]:
         """Insert many jobs and their events in one statement fed by arrays."""
+        return self._run(lambda conn: self._insert_many_in(conn, jobs, now), write=True)
+
+    def _insert_many_in(
+        self, conn: _Conn, jobs: Sequence[NewJob], now: datetime | None
+    ) -> list[str]:
+        """Insert jobs with one statement on ``conn`` (maybe inside the caller's transaction)."""
         c.check_bulk(jobs)
         ids = [new_id() for _ in jobs]
         if not ids:
@@ -367,7 +374,7 @@ class PostgresStore(PostgresDocuments, PostgresAccess, PostgresWebhooks):
             columns["run_ats"].append(job.run_at)
             columns["metadata"].append(c.dumps(job.metadata))
             columns["cache_keys"].append(job.cache_key)
-        self._fetch("job_insert_many", {**columns, "ids": ids, "now": now}, write=True)
+        conn.execute(_Q["job_insert_many"], {**columns, "ids": ids, "now": now})
         return ids
 
     def job_claim(self, params: ClaimParams) -> list[Job]:

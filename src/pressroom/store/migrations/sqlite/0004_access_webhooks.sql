@@ -106,3 +106,19 @@ BEGIN
       AND EXISTS (SELECT 1 FROM json_each(s.events) AS e
                   WHERE e.value IN ('*', 'job.' || NEW.status));
 END;
+
+-- Batches: many jobs submitted at once, inserted with their batch in one transaction.
+CREATE TABLE batches (
+    id         TEXT PRIMARY KEY,
+    tenant     TEXT NOT NULL,
+    total      INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX batches_created ON batches (created_at);
+
+CREATE TABLE batch_jobs (
+    batch_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    job_id   TEXT NOT NULL,
+    PRIMARY KEY (batch_id, position)
+);
