@@ -123,6 +123,8 @@ def test_failing_receiver_is_retried_with_backoff(store_url: str, receiver: Rece
     assert deliverer.run_once() == 1
     [d] = svc.webhooks.deliveries("acme")
     assert (d.status, d.attempt, d.response_code) == (DeliveryStatus.DELIVERED, 3, 204)
+    codes = [a.response_code for a in svc.webhooks.attempts("acme", d.id)]
+    assert codes == [500, 503, 204]
     ids = {h["webhook-id"] for h, _ in receiver.requests}
     assert len(receiver.requests) == 3 and ids == {d.id}
     for headers, body in receiver.requests:

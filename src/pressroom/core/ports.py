@@ -29,7 +29,12 @@ from pressroom.core.models import (
     Template,
     WorkerInfo,
 )
-from pressroom.core.webhooks import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from pressroom.core.webhooks import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 
 class Listener(Protocol):
@@ -374,9 +379,16 @@ class Store(Protocol):
         response_code: int | None = None,
         error: str | None = None,
         next_attempt_at: datetime | None = None,
+        now: datetime | None = None,
     ) -> bool:
         """Record an attempt's outcome (delivered, failed for good, or pending again at
-        ``next_attempt_at``), fenced by attempt; False if the attempt is stale."""
+        ``next_attempt_at``), fenced by attempt, and add it to the attempt log; False if the
+        attempt is stale."""
+        ...
+
+    def webhook_attempt_list(self, tenant: str, delivery_id: str) -> list[WebhookAttempt]:
+        """The logged attempts of a tenant's delivery, oldest first (empty if none or not
+        the tenant's)."""
         ...
 
     def webhook_delivery_list(

@@ -81,6 +81,15 @@ CREATE INDEX pressroom_webhook_deliveries_job ON pressroom_webhook_deliveries (t
 CREATE INDEX pressroom_webhook_deliveries_created ON pressroom_webhook_deliveries (created_at)
     WHERE status <> 'pending';
 
+CREATE TABLE pressroom_webhook_attempts (
+    delivery_id   TEXT NOT NULL,
+    attempt       INTEGER NOT NULL,
+    at            TIMESTAMPTZ NOT NULL,
+    response_code INTEGER,
+    error         TEXT,
+    PRIMARY KEY (delivery_id, attempt)
+);
+
 CREATE FUNCTION pressroom_jobs_webhook_outbox() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
