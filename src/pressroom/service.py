@@ -11,7 +11,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from pressroom.artifacts import ArtifactStore, open_artifacts
 from pressroom.core.accounts import ApiKey
+from pressroom.core.batches import Batch
 from pressroom.core.clock import Clock, SystemClock
 from pressroom.core.errors import Conflict, InvalidInput, NotFound
 from pressroom.core.limits import parse_rate
@@ -36,6 +37,7 @@ from pressroom.core.models import (
 )
 from pressroom.core.ports import Store
 from pressroom.core.tasks import Registry, registry
+from pressroom.documents import batches
 from pressroom.documents import templates as tpl
 from pressroom.documents.retention import delete_job_artifacts, purge_finished
 from pressroom.documents.submit import RenderPlan, load_renderer, plan_render, reuse_cached
@@ -286,6 +288,21 @@ class Pressroom:
     def submit_many(self, jobs: Iterable[NewJob]) -> list[str]:
         """Insert already-built jobs in one transaction; returns their ids."""
         return self.store.job_insert_many(list(jobs), now=self.clock.now())
+
+    # --- batches ------------------------------------------------------------------------------
+    def batch_submit(self, tenant: str, jobs: Sequence[NewJob]) -> Batch:
+        """Submit 1-1000 jobs built with :meth:`build_job` (all of ``tenant``) as one batch,
+        in one transaction; TooBusy over the tenant's queue cap."""
+        return batches.batch_submit(self, tenant, jobs)
+
+    def batch_get(self, tenant: str, batch_id: str) -> Batch:
+        """A batch with its jobs counted by status and its progress; NotFound otherwise."""
+        return self.store.batch_get(tenant, batch_id)
+
+    def batch_zip(self, tenant: str, batch_id: str) -> Iterator[bytes]:
+        """A finished batch's documents as one zip, streamed in chunks; Conflict while jobs
+        run, NotFound if the tenant has no such batch."""
+        return batches.batch_documents(self, tenant, batch_id)
 
     # --- reading --------------------------------------------------------------------------------
     def get(self, job_id: str, *, tenant: str | None = None) -> Job:

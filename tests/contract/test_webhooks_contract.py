@@ -129,16 +129,23 @@ def test_claim_lease_and_fenced_record(store: Store) -> None:
         response_code=500,
         error="HTTP 500",
         next_attempt_at=at(100),
+        now=at(41),
     )
     assert store.webhook_delivery_claim(10, 30, now=at(99)) == []
     [third] = store.webhook_delivery_claim(10, 30, now=at(100))
     assert (third.attempt, third.response_code, third.last_error) == (3, 500, "HTTP 500")
     assert store.webhook_delivery_record(
-        d.id, 3, status=DeliveryStatus.DELIVERED, response_code=204
+        d.id, 3, status=DeliveryStatus.DELIVERED, response_code=204, now=at(101)
     )
     assert store.webhook_delivery_claim(10, 30, now=at(1000)) == []
     [done] = store.webhook_delivery_list("acme")
     assert done.status == DeliveryStatus.DELIVERED and done.response_code == 204
+    log = [
+        (a.attempt, a.at, a.response_code, a.error)
+        for a in store.webhook_attempt_list("acme", d.id)
+    ]
+    assert log == [(2, at(41), 500, "HTTP 500"), (3, at(101), 204, None)]
+    assert store.webhook_attempt_list("beta", d.id) == []
 
 
 def test_purge_finished_deliveries_and_orphan_webhooks(store: Store) -> None:
@@ -148,12 +155,14 @@ def test_purge_finished_deliveries_and_orphan_webhooks(store: Store) -> None:
     store.job_finish([success(first, 1, None)], now=at(1))
     [d] = store.webhook_delivery_claim(10, 30, now=at(2))
     store.webhook_delivery_record(d.id, 1, status=DeliveryStatus.FAILED, error="gave up")
+    assert len(store.webhook_attempt_list("acme", d.id)) == 1
     second = run_job(store, when=at(3))
     store.webhook_attach(second, "acme", "https://example.com/2", None, now=at(3))
     store.job_finish([success(second, 1, None)], now=at(4))
     store.job_delete(first, tenant="acme")
     assert store.webhook_delivery_purge(at(100)) == 1
     assert [d.job_id for d in store.webhook_delivery_list("acme")] == [second]
+    assert store.webhook_attempt_list("acme", d.id) == []
     with pytest.raises(NotFound):
         store.webhook_attach(first, "acme", "https://example.com/1", None, now=at(5))
 

@@ -46,6 +46,8 @@ def receiver() -> Iterator[Receiver]:
             rec.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
             code = rec.answers.pop(0) if rec.answers else 204
             self.send_response(code)
+            if 300 <= code < 400:
+                self.send_header("location", "/elsewhere")
             self.send_header("content-length", "0")
             self.end_headers()
             rec.seen.set()
@@ -123,6 +125,8 @@ def test_failing_receiver_is_retried_with_backoff(store_url: str, receiver: Rece
     assert deliverer.run_once() == 1
     [d] = svc.webhooks.deliveries("acme")
     assert (d.status, d.attempt, d.response_code) == (DeliveryStatus.DELIVERED, 3, 204)
+    codes = [a.response_code for a in svc.webhooks.attempts("acme", d.id)]
+    assert codes == [500, 503, 204]
     ids = {h["webhook-id"] for h, _ in receiver.requests}
     assert len(receiver.requests) == 3 and ids == {d.id}
     for headers, body in receiver.requests:
@@ -130,3 +134,69 @@ def test_failing_receiver_is_retried_with_backoff(store_url: str, receiver: Rece
         assert json.loads(body)["type"] == "job.cancelled"
     deliverer.close()
     store.close()
+
+
+def test_sender_connects_to_pinned_address_with_original_host(receiver: Receiver) -> None:
+    """A named host resolving to the listener is called at that address with its own Host."""
+    from datetime import UTC, datetime
+
+    from pressroom.core.webhooks import WebhookDelivery
+
+    port = int(receiver.url.split(":")[2].split("/")[0])
+    seen: list[str] = []
+
+    def resolver(host: str, _port: int) -> list[str]:
+        seen.append(host)
+        return ["127.0.0.1"]
+
+    store = open_store("memory://")
+    deliverer = Deliverer(store, resolver=resolver, allow=AllowList.parse("hooks.test"))
+    now = datetime.now(UTC)
+    delivery = WebhookDelivery(
+        "msg_pin",
+        "acme",
+        "job1",
+        f"http://hooks.test:{port}/in?a=1",
+        "job.succeeded",
+        {"id": "job1"},
+        DeliveryStatus.PENDING,
+        1,
+        now,
+        now,
+        secret="whsec_" + "QUJD" * 8,
+    )
+    result = deliverer.send(delivery)
+    deliverer.close()
+    assert result.ok and result.status_code == 204 and seen == ["hooks.test"]
+    [(headers, body)] = receiver.requests
+    assert headers["host"] == f"hooks.test:{port}"
+    verify(body, headers, "whsec_" + "QUJD" * 8)
+    assert json.loads(body)["data"] == {"id": "job1"}
+
+
+def test_redirects_are_not_followed(receiver: Receiver) -> None:
+    """A 3xx answer is a failed attempt; the sender does not follow it anywhere."""
+    from datetime import UTC, datetime
+
+    from pressroom.core.webhooks import WebhookDelivery
+
+    receiver.answers[:] = [302]
+    deliverer = Deliverer(open_store("memory://"), allow=AllowList.parse("127.0.0.1/32"))
+    now = datetime.now(UTC)
+    delivery = WebhookDelivery(
+        "msg_r",
+        "acme",
+        "job1",
+        receiver.url,
+        "job.succeeded",
+        {},
+        DeliveryStatus.PENDING,
+        1,
+        now,
+        now,
+        secret="whsec_" + "QUJD" * 8,
+    )
+    result = deliverer.send(delivery)
+    deliverer.close()
+    assert (result.ok, result.status_code, result.error) == (False, 302, "HTTP 302")
+    assert len(receiver.requests) == 1

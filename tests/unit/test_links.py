@@ -67,3 +67,19 @@ def test_other_path_secret_or_missing_fields_refused() -> None:
         assert (
             verify_link(PATH, {k: v for k, v in p.items() if k != missing}, SECRET, now=now) is None
         )
+
+
+def test_access_signs_and_verifies_with_the_shared_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A path signed by one service verifies on another over the same store, until expiry."""
+    from pressroom.service import Pressroom
+    from pressroom.store import open_store
+
+    monkeypatch.delenv("PRESSROOM_SECRET_KEY", raising=False)
+    clock = FakeClock(datetime(2030, 1, 1, tzinfo=UTC))
+    store = open_store("memory://")
+    signed = Pressroom(store, clock=clock).access.sign_path(PATH, "acme", ttl_s=60)
+    other = Pressroom(store, clock=clock).access
+    path, _, query = signed.partition("?")
+    assert other.verify_path(path, params(query)) == "acme"
+    clock.advance(60)
+    assert other.verify_path(path, params(query)) is None

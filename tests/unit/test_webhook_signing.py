@@ -71,3 +71,19 @@ def test_verify_refuses_tampering_and_stale(change: dict[str, object]) -> None:
     h.update({k: str(v) for k, v in change.items()})
     with pytest.raises(WebhookVerificationError):
         verify(body, h, str(secret), now=float(str(now)))  # type: ignore[arg-type]
+
+
+def test_retry_schedule_gives_up_after_eight_attempts() -> None:
+    """Failed attempts 1-7 are retried after growing delays (±20 %); the eighth gives up."""
+    from datetime import UTC, datetime
+
+    from pressroom.webhooks.delivery import MAX_ATTEMPTS, RETRY_DELAYS_S, retry_at
+
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    assert MAX_ATTEMPTS == 8 and list(RETRY_DELAYS_S) == sorted(RETRY_DELAYS_S)
+    for attempt, delay in enumerate(RETRY_DELAYS_S, start=1):
+        when = retry_at(attempt, now)
+        assert when is not None
+        assert 0.8 * delay <= (when - now).total_seconds() <= 1.2 * delay
+    assert retry_at(MAX_ATTEMPTS, now) is None
+    assert 20 * 3600 < sum(RETRY_DELAYS_S) < 26 * 3600

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from pressroom.core.accounts import ApiKey, IdempotencyRecord, Tenant
+from pressroom.core.batches import Batch, BatchMember
 from pressroom.core.models import (
     JSON,
     ClaimParams,
@@ -28,7 +29,12 @@ from pressroom.core.models import (
     Template,
     WorkerInfo,
 )
-from pressroom.core.webhooks import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from pressroom.core.webhooks import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 
 class Listener(Protocol):
@@ -380,9 +386,16 @@ class Store(Protocol):
         response_code: int | None = None,
         error: str | None = None,
         next_attempt_at: datetime | None = None,
+        now: datetime | None = None,
     ) -> bool:
         """Record an attempt's outcome (delivered, failed for good, or pending again at
-        ``next_attempt_at``), fenced by attempt; False if the attempt is stale."""
+        ``next_attempt_at``), fenced by attempt, and add it to the attempt log; False if the
+        attempt is stale."""
+        ...
+
+    def webhook_attempt_list(self, tenant: str, delivery_id: str) -> list[WebhookAttempt]:
+        """The logged attempts of a tenant's delivery, oldest first (empty if none or not
+        the tenant's)."""
         ...
 
     def webhook_delivery_list(
@@ -394,6 +407,27 @@ class Store(Protocol):
     def webhook_delivery_purge(self, created_before: datetime) -> int:
         """Delete finished deliveries created before the cut-off and the webhooks of jobs that
         no longer exist; return how many deliveries were deleted."""
+        ...
+
+    # --- batches --------------------------------------------------------------------------------
+    def batch_insert(
+        self, batch_id: str, tenant: str, jobs: Sequence[NewJob], *, now: datetime | None = None
+    ) -> list[str]:
+        """Insert a batch and its jobs (no unique keys) in one transaction; return the jobs'
+        ids in order."""
+        ...
+
+    def batch_get(self, tenant: str, batch_id: str) -> Batch:
+        """A tenant's batch with its jobs counted by status (``gone`` for deleted ones);
+        NotFound if the tenant has no such batch."""
+        ...
+
+    def batch_members(self, tenant: str, batch_id: str) -> list[BatchMember]:
+        """A tenant's batch's jobs in submission order; NotFound if there is no such batch."""
+        ...
+
+    def batch_purge(self, created_before: datetime) -> int:
+        """Delete batches (not their jobs) created before the cut-off; return how many."""
         ...
 
     def listener(self) -> Listener:

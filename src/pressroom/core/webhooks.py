@@ -85,3 +85,22 @@ class WebhookDelivery:
             "last_error": self.last_error,
             "response_code": self.response_code,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookAttempt:
+    """One recorded attempt of a delivery."""
+
+    attempt: int
+    at: datetime
+    response_code: int | None
+    error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly view."""
+        return {
+            "attempt": self.attempt,
+            "at": self.at.isoformat(),
+            "response_code": self.response_code,
+            "error": self.error,
+        }

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 
 from pressroom.core.accounts import ApiKey, Tenant, validate_tenant
 from pressroom.core.clock import Clock, SystemClock
-from pressroom.core.errors import InvalidInput
+from pressroom.core.errors import InvalidInput, NotFound
 from pressroom.core.ids import new_id
 from pressroom.core.ports import Store
 from pressroom.security import keys as k
+from pressroom.security.links import RESULT_LINK_TTL_S, signed_path, verify_link
 
 LINK_SECRET_SETTING = "link_secret"  # noqa: S105 - a setting name, not a secret
 TOUCH_EVERY_S = 60.0
@@ -81,9 +83,11 @@ class Access:
     def tenant_webhook_secret(self, tenant: str) -> str:
         """The tenant's webhook signing secret (created on first use)."""
         validate_tenant(tenant)
-        return self.store.tenant_ensure(
-            tenant, k.new_webhook_secret(), now=self.clock.now()
-        ).webhook_secret
+        try:
+            return self.store.tenant_get(tenant).webhook_secret
+        except NotFound:
+            made = self.store.tenant_ensure(tenant, k.new_webhook_secret(), now=self.clock.now())
+            return made.webhook_secret
 
     def tenant_rotate_secret(self, tenant: str) -> Tenant:
         """Give the tenant a new webhook signing secret; deliveries not yet sent use it."""
@@ -109,3 +113,11 @@ class Access:
                 )
                 self._link_secret = value.encode("utf-8")
         return self._link_secret
+
+    def sign_path(self, path: str, tenant: str, *, ttl_s: float = RESULT_LINK_TTL_S) -> str:
+        """``path`` with a signature letting it be read as ``tenant`` for ``ttl_s`` seconds."""
+        return signed_path(path, tenant, self.clock.now(), self.link_secret(), ttl_s=ttl_s)
+
+    def verify_path(self, path: str, params: Mapping[str, str]) -> str | None:
+        """The tenant a signed ``path`` (with its query ``params``) grants, or None."""
+        return verify_link(path, params, self.link_secret(), now=self.clock.now())

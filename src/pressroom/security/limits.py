@@ -43,12 +43,23 @@ class QueueCap:
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """Check against ``cap`` (default: from the environment)."""
+        """Check against ``cap`` (default: from the environment, read at the first check)."""
         self.store = store
-        self.cap = cap_from_env() if cap is None else cap
+        self._cap = cap
         self._clock = clock
         self._seen: dict[str, tuple[float, int]] = {}
         self._lock = threading.Lock()
+
+    @property
+    def cap(self) -> int:
+        """The cap in force (0: none)."""
+        if self._cap is None:
+            self._cap = cap_from_env()
+        return self._cap
+
+    @cap.setter
+    def cap(self, value: int) -> None:
+        self._cap = value
 
     def waiting(self, tenant: str) -> int:
         """The tenant's waiting jobs (at most the cap), at most a second old."""

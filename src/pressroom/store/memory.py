@@ -38,6 +38,7 @@ from pressroom.core.models import (
 )
 from pressroom.store import _common as c
 from pressroom.store.memory_access import MemoryAccess
+from pressroom.store.memory_batches import MemoryBatches
 from pressroom.store.memory_documents import MemoryDocuments
 from pressroom.store.memory_webhooks import MemoryWebhooks
 
@@ -97,7 +98,7 @@ class MemoryListener:
         """Nothing to release."""
 
 
-class MemoryStore(MemoryDocuments, MemoryAccess, MemoryWebhooks):
+class MemoryStore(MemoryDocuments, MemoryAccess, MemoryWebhooks, MemoryBatches):
     """A job store in this process's memory, for tests; every method takes one lock.
 
     Templates, cached results and batch purges: :class:`MemoryDocuments`."""
@@ -120,6 +121,7 @@ class MemoryStore(MemoryDocuments, MemoryAccess, MemoryWebhooks):
         self._templates: dict[tuple[str, str], list[Template]] = {}
         self._init_access()
         self._init_webhooks()
+        self._init_batches()
 
     # --- schema and lifecycle -------------------------------------------------------------------
     def migrate(self) -> list[int]:

@@ -11,7 +11,12 @@ from datetime import datetime, timedelta
 
 from pressroom.core.errors import NotFound
 from pressroom.core.models import Job, utcnow
-from pressroom.core.webhooks import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from pressroom.core.webhooks import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from pressroom.store._webhooks import payload_of
 
 
@@ -25,6 +30,7 @@ class MemoryWebhooks:
         """Create the empty tables (called by the store's constructor)."""
         self._job_webhooks: dict[str, tuple[str, str | None]] = {}
         self._flagged: set[str] = set()
+        self._attempts: dict[str, list[WebhookAttempt]] = {}
         self._subscriptions: dict[str, WebhookSubscription] = {}
         self._deliveries: dict[str, WebhookDelivery] = {}
 
@@ -145,8 +151,9 @@ class MemoryWebhooks:
         response_code: int | None = None,
         error: str | None = None,
         next_attempt_at: datetime | None = None,
+        now: datetime | None = None,
     ) -> bool:
-        """Record an attempt's outcome, fenced by attempt; False if the attempt is stale."""
+        """Record an attempt's outcome, fenced by attempt, and log it; False if stale."""
         with self._lock:
             d = self._deliveries.get(delivery_id)
             if d is None or d.attempt != attempt or d.status != DeliveryStatus.PENDING:
@@ -158,7 +165,17 @@ class MemoryWebhooks:
                 last_error=error,
                 next_attempt_at=next_attempt_at or d.next_attempt_at,
             )
+            entry = WebhookAttempt(attempt, now or utcnow(), response_code, error)
+            self._attempts.setdefault(delivery_id, []).append(entry)
             return True
+
+    def webhook_attempt_list(self, tenant: str, delivery_id: str) -> list[WebhookAttempt]:
+        """The recorded attempts of a tenant's delivery, oldest first."""
+        with self._lock:
+            d = self._deliveries.get(delivery_id)
+            if d is None or d.tenant != tenant:
+                return []
+            return list(self._attempts.get(delivery_id, []))
 
     def webhook_delivery_list(
         self, tenant: str, *, job_id: str | None = None, limit: int = 100
@@ -182,6 +199,7 @@ class MemoryWebhooks:
             ]
             for msg_id in old:
                 del self._deliveries[msg_id]
+                self._attempts.pop(msg_id, None)
             for job_id in [j for j in self._job_webhooks if j not in self._jobs]:
                 del self._job_webhooks[job_id]
             self._flagged &= set(self._jobs)

@@ -65,6 +65,7 @@ from pressroom.core.models import (
 )
 from pressroom.store import _common as c
 from pressroom.store.postgres_access import PostgresAccess
+from pressroom.store.postgres_batches import PostgresBatches
 from pressroom.store.postgres_documents import PostgresDocuments
 from pressroom.store.postgres_webhooks import PostgresWebhooks
 
@@ -246,7 +247,7 @@ class PostgresListener:
             self._conn = None
 
 
-class PostgresStore(PostgresDocuments, PostgresAccess, PostgresWebhooks):
+class PostgresStore(PostgresDocuments, PostgresAccess, PostgresWebhooks, PostgresBatches):
     """A job store in a PostgreSQL database (tables prefixed ``pressroom_``); templates and the
     result cache: :class:`PostgresDocuments`."""
 
@@ -381,39 +382,42 @@ class PostgresStore(PostgresDocuments, PostgresAccess, PostgresWebhooks):
     def job_insert_many(self, jobs: Sequence[NewJob], *, now: datetime | None = None) -> list[str]:
         """Insert many jobs with ``COPY`` (binary rows, encoded in C), then their events and
         notifications in one statement, in one transaction."""
+        return self._run(lambda conn: self._insert_many_in(conn, jobs, now), write=True, tx=True)
+
+    def _insert_many_in(
+        self, conn: _Conn, jobs: Sequence[NewJob], now: datetime | None
+    ) -> list[str]:
+        """Insert jobs on ``conn`` inside the caller's transaction (``COPY``, then one statement
+        for their creation events)."""
         c.check_bulk(jobs)
         ids = [new_id() for _ in jobs]
         if not ids:
             return ids
-
-        def op(conn: _Conn) -> None:
-            at = _one(conn.execute(_Q["tx_now"], {"now": now}).fetchone())[0]
-            cursor = conn.cursor()
-            set_json_dumps(c.dumps, cursor)
-            with cursor.copy(_Q["job_copy"]) as copy:
-                copy.set_types(_COPY_TYPES)
-                for job_id, job in zip(ids, jobs, strict=True):
-                    run_at = job.run_at or at
-                    copy.write_row(
-                        (
-                            job_id,
-                            job.tenant,
-                            job.task,
-                            job.args,
-                            job.queue,
-                            job.priority,
-                            "scheduled" if run_at > at else "queued",
-                            job.max_attempts,
-                            job.timeout_s,
-                            run_at,
-                            at,
-                            job.metadata,
-                            job.cache_key,
-                        )
+        at = _one(conn.execute(_Q["tx_now"], {"now": now}).fetchone())[0]
+        cursor = conn.cursor()
+        set_json_dumps(c.dumps, cursor)
+        with cursor.copy(_Q["job_copy"]) as copy:
+            copy.set_types(_COPY_TYPES)
+            for job_id, job in zip(ids, jobs, strict=True):
+                run_at = job.run_at or at
+                copy.write_row(
+                    (
+                        job_id,
+                        job.tenant,
+                        job.task,
+                        job.args,
+                        job.queue,
+                        job.priority,
+                        "scheduled" if run_at > at else "queued",
+                        job.max_attempts,
+                        job.timeout_s,
+                        run_at,
+                        at,
+                        job.metadata,
+                        job.cache_key,
                     )
-            conn.execute(_Q["job_copied_events"], {"first": min(ids), "last": max(ids), "at": at})
-
-        self._run(op, write=True, tx=True)
+                )
+        conn.execute(_Q["job_copied_events"], {"first": min(ids), "last": max(ids), "at": at})
         return ids
 
     def job_claim(self, params: ClaimParams) -> list[Job]:

@@ -20,7 +20,12 @@ from psycopg.rows import TupleRow
 
 from pressroom.core.errors import NotFound
 from pressroom.core.models import TERMINAL_STATUSES
-from pressroom.core.webhooks import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from pressroom.core.webhooks import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from pressroom.store import _common as c
 from pressroom.store import _webhooks as w
 
@@ -128,8 +133,9 @@ class PostgresWebhooks:
         response_code: int | None = None,
         error: str | None = None,
         next_attempt_at: datetime | None = None,
+        now: datetime | None = None,
     ) -> bool:
-        """Record an attempt's outcome, fenced by attempt; False if the attempt is stale."""
+        """Record an attempt's outcome, fenced by attempt, and log it; False if stale."""
         params = {
             "id": delivery_id,
             "attempt": attempt,
@@ -137,8 +143,21 @@ class PostgresWebhooks:
             "response_code": response_code,
             "error": error,
             "next_attempt_at": next_attempt_at,
+            "now": now,
         }
-        return bool(_rows(self, "delivery_record", params, write=True))
+
+        def op(conn: _Conn) -> bool:
+            if conn.execute(_Q["delivery_record"], params).fetchone() is None:
+                return False
+            conn.execute(_Q["attempt_insert"], params)
+            return True
+
+        return self._run(op, write=True, tx=True)
+
+    def webhook_attempt_list(self: _Driver, tenant: str, delivery_id: str) -> list[WebhookAttempt]:
+        """The recorded attempts of a tenant's delivery, oldest first."""
+        rows = _rows(self, "attempt_list", {"tenant": tenant, "id": delivery_id}, write=False)
+        return [WebhookAttempt(r[0], r[1].astimezone(UTC), r[2], r[3]) for r in rows]
 
     def webhook_delivery_list(
         self: _Driver, tenant: str, *, job_id: str | None = None, limit: int = 100
@@ -154,6 +173,7 @@ class PostgresWebhooks:
         no longer exist; return how many deliveries were deleted."""
 
         def op(conn: _Conn) -> int:
+            conn.execute(_Q["attempt_purge"], {"before": created_before})
             n = conn.execute(_Q["delivery_purge"], {"before": created_before}).rowcount
             conn.execute(_Q["job_webhook_prune"])
             return n

@@ -72,11 +72,28 @@ SET status = %(status)s, next_attempt_at = coalesce(%(next_attempt_at)s, next_at
 WHERE id = %(id)s AND attempt = %(attempt)s AND status = 'pending'
 RETURNING id
 
+-- name: attempt_insert
+INSERT INTO pressroom_webhook_attempts (delivery_id, attempt, at, response_code, error)
+VALUES (%(id)s, %(attempt)s, coalesce(%(now)s, now()), %(response_code)s, %(error)s)
+
+-- name: attempt_list
+SELECT a.attempt, a.at, a.response_code, a.error
+FROM pressroom_webhook_attempts AS a
+JOIN pressroom_webhook_deliveries AS d ON d.id = a.delivery_id
+WHERE d.tenant = %(tenant)s AND d.id = %(id)s
+ORDER BY a.attempt
+
 -- name: delivery_list
 SELECT {delivery_columns} FROM pressroom_webhook_deliveries
 WHERE tenant = %(tenant)s AND (%(job_id)s::text IS NULL OR job_id = %(job_id)s)
 ORDER BY created_at DESC, id DESC
 LIMIT %(limit)s
+
+-- name: attempt_purge
+DELETE FROM pressroom_webhook_attempts WHERE delivery_id IN (
+    SELECT id FROM pressroom_webhook_deliveries
+    WHERE status <> 'pending' AND created_at < %(before)s
+)
 
 -- name: delivery_purge
 DELETE FROM pressroom_webhook_deliveries WHERE status <> 'pending' AND created_at < %(before)s

@@ -39,6 +39,7 @@ from pressroom.core.models import (
 )
 from pressroom.store import _common as c
 from pressroom.store.sqlite_access import SQLiteAccess
+from pressroom.store.sqlite_batches import SQLiteBatches
 from pressroom.store.sqlite_documents import SQLiteDocuments
 from pressroom.store.sqlite_webhooks import SQLiteWebhooks
 
@@ -98,7 +99,7 @@ class SQLiteListener:
         self._conn.close()
 
 
-class SQLiteStore(SQLiteDocuments, SQLiteAccess, SQLiteWebhooks):
+class SQLiteStore(SQLiteDocuments, SQLiteAccess, SQLiteWebhooks, SQLiteBatches):
     """A job store in one SQLite file (templates and the result cache: :class:`SQLiteDocuments`)."""
 
     supports_listener = False
@@ -250,11 +251,16 @@ class SQLiteStore(SQLiteDocuments, SQLiteAccess, SQLiteWebhooks):
 
     def job_insert_many(self, jobs: Sequence[NewJob], *, now: datetime | None = None) -> list[str]:
         """Insert many jobs in one transaction."""
-        c.check_bulk(jobs)
-        now = now or utcnow()
-        rows = [_insert_row(new_id(), job, now) for job in jobs]
         with self._write() as conn:
-            conn.executemany(_Q["job_insert"], rows)
+            return self._insert_many_in(conn, jobs, now or utcnow())
+
+    def _insert_many_in(
+        self, conn: sqlite3.Connection, jobs: Sequence[NewJob], now: datetime
+    ) -> list[str]:
+        """Insert jobs inside the caller's write transaction; return their ids in order."""
+        c.check_bulk(jobs)
+        rows = [_insert_row(new_id(), job, now) for job in jobs]
+        conn.executemany(_Q["job_insert"], rows)
         return [r[0] for r in rows]
 
     def job_claim(self, params: ClaimParams) -> list[Job]:

@@ -17,7 +17,12 @@ from typing import Any, Protocol
 
 from pressroom.core.errors import NotFound
 from pressroom.core.models import TERMINAL_STATUSES, utcnow
-from pressroom.core.webhooks import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from pressroom.core.webhooks import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from pressroom.store import _common as c
 from pressroom.store import _webhooks as w
 
@@ -112,9 +117,11 @@ class SQLiteWebhooks:
         response_code: int | None = None,
         error: str | None = None,
         next_attempt_at: datetime | None = None,
+        now: datetime | None = None,
     ) -> bool:
         """Record an attempt's outcome, fenced by attempt: delivered, failed for good, or
-        pending again at ``next_attempt_at``. False if the attempt is stale."""
+        pending again at ``next_attempt_at``; log it. False if the attempt is stale."""
+        at = (now or utcnow()).timestamp()
         params = (
             status.value,
             None if next_attempt_at is None else next_attempt_at.timestamp(),
@@ -124,7 +131,16 @@ class SQLiteWebhooks:
             attempt,
         )
         with self._write() as conn:
-            return bool(conn.execute(_Q["delivery_record"], params).rowcount)
+            if not conn.execute(_Q["delivery_record"], params).rowcount:
+                return False
+            log = (delivery_id, attempt, at, response_code, error)
+            conn.execute(_Q["attempt_insert"], log)
+            return True
+
+    def webhook_attempt_list(self: _Driver, tenant: str, delivery_id: str) -> list[WebhookAttempt]:
+        """The recorded attempts of a tenant's delivery, oldest first."""
+        rows = self._conn().execute(_Q["attempt_list"], (tenant, delivery_id))
+        return [WebhookAttempt(r[0], _dt(r[1]) or utcnow(), r[2], r[3]) for r in rows]
 
     def webhook_delivery_list(
         self: _Driver, tenant: str, *, job_id: str | None = None, limit: int = 100
@@ -137,6 +153,7 @@ class SQLiteWebhooks:
         """Delete finished deliveries created before the cut-off, and the webhooks of jobs that
         no longer exist; return how many deliveries were deleted."""
         with self._write() as conn:
+            conn.execute(_Q["attempt_purge"], (created_before.timestamp(),))
             n = conn.execute(_Q["delivery_purge"], (created_before.timestamp(),)).rowcount
             conn.execute(_Q["job_webhook_prune"])
         return int(n)

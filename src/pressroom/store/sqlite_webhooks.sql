@@ -65,6 +65,16 @@ SET status = ?, next_attempt_at = coalesce(?, next_attempt_at), response_code = 
     last_error = ?
 WHERE id = ? AND attempt = ? AND status = 'pending'
 
+-- name: attempt_insert
+INSERT INTO webhook_attempts (delivery_id, attempt, at, response_code, error)
+VALUES (?, ?, ?, ?, ?)
+
+-- name: attempt_list
+SELECT a.attempt, a.at, a.response_code, a.error
+FROM webhook_attempts AS a JOIN webhook_deliveries AS d ON d.id = a.delivery_id
+WHERE d.tenant = ? AND d.id = ?
+ORDER BY a.attempt
+
 -- name: delivery_list
 SELECT {delivery_columns} FROM webhook_deliveries
 WHERE tenant = ? AND (? IS NULL OR job_id = ?)
@@ -73,6 +83,11 @@ LIMIT ?
 
 -- name: delivery_get
 SELECT {delivery_columns} FROM webhook_deliveries WHERE id = ?
+
+-- name: attempt_purge
+DELETE FROM webhook_attempts WHERE delivery_id IN (
+    SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ?
+)
 
 -- name: delivery_purge
 DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ?

@@ -160,6 +160,7 @@ class Deliverer:
             response_code=result.status_code,
             error=None if result.ok else (result.error or "")[:_ERROR_CHARS],
             next_attempt_at=next_at,
+            now=self.clock.now(),
         )
 
     def send(self, delivery: WebhookDelivery) -> AttemptResult:

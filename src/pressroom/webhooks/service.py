@@ -21,7 +21,12 @@ from pressroom.core.errors import InvalidInput
 from pressroom.core.ids import new_id
 from pressroom.core.models import Job
 from pressroom.core.ports import Store
-from pressroom.core.webhooks import WebhookDelivery, WebhookSubscription, check_events
+from pressroom.core.webhooks import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+    check_events,
+)
 from pressroom.webhooks.guard import AllowList, Resolver, Target, check_url, system_resolver
 
 MAX_SUBSCRIPTIONS = 20
@@ -129,3 +134,7 @@ class Webhooks:
     ) -> list[WebhookDelivery]:
         """A tenant's deliveries (of one job, if given), newest first."""
         return self.store.webhook_delivery_list(tenant, job_id=job_id, limit=limit)
+
+    def attempts(self, tenant: str, delivery_id: str) -> list[WebhookAttempt]:
+        """The logged attempts of one of the tenant's deliveries, oldest first."""
+        return self.store.webhook_attempt_list(tenant, delivery_id)

@@ -154,6 +154,7 @@ class Maintenance:
         if n:
             log.info("purged %d finished job(s) older than %s", n, cutoff.isoformat())
         self.store.webhook_delivery_purge(cutoff)
+        self.store.batch_purge(cutoff)
         self.store.idempotency_purge(self.clock.now() - timedelta(seconds=IDEMPOTENCY_TTL_S))
 
     def deliver_webhooks(self) -> None:

@@ -81,6 +81,15 @@ CREATE INDEX pressroom_webhook_deliveries_job ON pressroom_webhook_deliveries (t
 CREATE INDEX pressroom_webhook_deliveries_created ON pressroom_webhook_deliveries (created_at)
     WHERE status <> 'pending';
 
+CREATE TABLE pressroom_webhook_attempts (
+    delivery_id   TEXT NOT NULL,
+    attempt       INTEGER NOT NULL,
+    at            TIMESTAMPTZ NOT NULL,
+    response_code INTEGER,
+    error         TEXT,
+    PRIMARY KEY (delivery_id, attempt)
+);
+
 CREATE FUNCTION pressroom_jobs_webhook_outbox() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -107,3 +116,19 @@ FOR EACH ROW
 WHEN (NEW.webhooks AND NEW.status IN ('succeeded', 'failed', 'cancelled')
       AND OLD.status NOT IN ('succeeded', 'failed', 'cancelled'))
 EXECUTE FUNCTION pressroom_jobs_webhook_outbox();
+
+-- Batches: many jobs submitted at once, inserted with their batch in one transaction.
+CREATE TABLE pressroom_batches (
+    id         TEXT PRIMARY KEY,
+    tenant     TEXT NOT NULL,
+    total      INTEGER NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX pressroom_batches_created ON pressroom_batches (created_at);
+
+CREATE TABLE pressroom_batch_jobs (
+    batch_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    job_id   TEXT NOT NULL,
+    PRIMARY KEY (batch_id, position)
+);

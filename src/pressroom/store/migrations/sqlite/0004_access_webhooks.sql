@@ -79,6 +79,15 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHER
 CREATE INDEX webhook_deliveries_job ON webhook_deliveries (tenant, job_id);
 CREATE INDEX webhook_deliveries_created ON webhook_deliveries (created_at) WHERE status <> 'pending';
 
+CREATE TABLE webhook_attempts (
+    delivery_id   TEXT NOT NULL,
+    attempt       INTEGER NOT NULL,
+    at            REAL NOT NULL,
+    response_code INTEGER,
+    error         TEXT,
+    PRIMARY KEY (delivery_id, attempt)
+);
+
 CREATE TRIGGER jobs_webhook_outbox AFTER UPDATE OF status ON jobs
 WHEN NEW.webhooks AND NEW.status IN ('succeeded', 'failed', 'cancelled')
  AND OLD.status NOT IN ('succeeded', 'failed', 'cancelled')
@@ -106,3 +115,19 @@ BEGIN
       AND EXISTS (SELECT 1 FROM json_each(s.events) AS e
                   WHERE e.value IN ('*', 'job.' || NEW.status));
 END;
+
+-- Batches: many jobs submitted at once, inserted with their batch in one transaction.
+CREATE TABLE batches (
+    id         TEXT PRIMARY KEY,
+    tenant     TEXT NOT NULL,
+    total      INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX batches_created ON batches (created_at);
+
+CREATE TABLE batch_jobs (
+    batch_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    job_id   TEXT NOT NULL,
+    PRIMARY KEY (batch_id, position)
+);
