@@ -11,7 +11,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,6 +40,7 @@ from pressroom.documents.retention import delete_job_artifacts, purge_finished
 from pressroom.documents.submit import RenderPlan, load_renderer, plan_render, reuse_cached
 from pressroom.documents.task import RENDER_TASK, render_bundle, resolve_template
 from pressroom.renderers.base import Progress, Rendered, TemplateBundle, null_progress
+from pressroom.store._common import job_from_new
 from pressroom.worker.config import validate_queue_name
 
 log = logging.getLogger("pressroom.service")
@@ -216,6 +217,14 @@ class Pressroom:
         args |= {"options": options, "filename": filename, "engine": engine, "cache": cache}
         given = {k: v for k, v in args.items() if v is not None}
         return self.submit(RENDER_TASK, given, **job_options)
+
+    def insert_built(self, jobs: Sequence[NewJob]) -> list[Job]:
+        """Insert jobs made by :meth:`build_job` in one transaction and return them as stored
+        (no unique keys; no result-cache lookup). The HTTP API groups concurrent submissions
+        into one such call."""
+        now = self.clock.now()
+        ids = self.store.job_insert_many(list(jobs), now=now)
+        return [job_from_new(job_id, job, now) for job_id, job in zip(ids, jobs, strict=True)]
 
     def submit_many(self, jobs: Iterable[NewJob]) -> list[str]:
         """Insert already-built jobs in one transaction; returns their ids."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -10,6 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from pressroom._version import __version__
 from pressroom.api import routes_jobs, routes_ops, routes_templates, sse
+from pressroom.api.batching import SubmitBatcher
 from pressroom.api.hub import EventHub
 from pressroom.api.limits import BodyLimitMiddleware
 from pressroom.api.metrics import Metrics, MetricsMiddleware
@@ -31,11 +33,17 @@ def create_app(service: Pressroom, settings: ApiSettings | None = None) -> FastA
     needed and stop with the app's lifespan (or :meth:`ApiState.close`)."""
     settings = settings or ApiSettings()
     hub = EventHub(service.store, backstop_s=settings.sse_backstop_s)
+    writer = ThreadPoolExecutor(
+        settings.write_threads or (1 if service.store.url.startswith("sqlite") else 8),
+        thread_name_prefix="pressroom-writer",
+    )
     api = ApiState(
         service=service,
         settings=settings,
         hub=hub,
         preview=PreviewPool(settings.preview_processes, settings.preview_timeout_s),
+        writer=writer,
+        batcher=SubmitBatcher(service, writer),
     )
 
     @asynccontextmanager

@@ -32,7 +32,8 @@ _SCAN_LIMIT = 5000
 _CHUNK = 256 * 1024
 
 
-def _submit(service: Pressroom, body: JobSubmit, tenant: str) -> Job:
+def _plan(body: JobSubmit, tenant: str) -> tuple[str, dict[str, Any] | None, dict[str, Any]]:
+    """(task, args, job options) of a submission; a 422 problem for contradictory fields."""
     if (body.template is None) == (body.task is None):
         raise ProblemError(422, 'give either "template" (a document) or "task" (with "args")')
     metadata = dict(body.metadata or {})
@@ -60,23 +61,15 @@ def _submit(service: Pressroom, body: JobSubmit, tenant: str) -> Job:
         ]
         if stray:
             raise ProblemError(422, f"{', '.join(stray)} only apply to template jobs")
-        job, _ = service.submit(body.task, body.args, **options)
-        return job
+        return body.task, body.args, options
     if body.args is not None:
         raise ProblemError(422, '"args" only apply to task jobs; template jobs take "data"')
     template: Any = body.template
     if not isinstance(template, str):
         template = template.model_dump(exclude_none=True)
-    job, _ = service.submit_render(
-        template,
-        body.data,
-        format=body.format,
-        options=body.options,
-        engine=body.engine,
-        cache=body.cache,
-        **options,
-    )
-    return job
+    args = {"template": template, "data": body.data, "format": body.format}
+    args |= {"options": body.options, "engine": body.engine, "cache": body.cache}
+    return RENDER_TASK, {k: v for k, v in args.items() if v is not None}, options
 
 
 @router.post(
@@ -89,18 +82,31 @@ def _submit(service: Pressroom, body: JobSubmit, tenant: str) -> Job:
         **PROBLEMS(415, 429),
     },
 )
-def submit_job(
+async def submit_job(
     body: JobSubmit,
     request: Request,
-    response: Response,
     who: Annotated[Principal, Depends(principal)],
-) -> JobOut:
+) -> Response:
     """Submit a document job (``template`` + ``data`` → ``format``) or a task job (``task`` +
     ``args``). Everything is checked before the job is stored."""
-    job = _submit(state(request).service, body, who.tenant)
+    api = state(request)
+    task, args, options = _plan(body, who.tenant)
+    service = api.service
+    if task != RENDER_TASK:
+        job = await api.batcher.submit(service.build_job(task, args, **options))
+    elif body.cache:  # may reuse a stored result: the service's own path
+        job, _ = await api.write(lambda: service.submit(task, args, **options))
+    else:  # checking a render reads its template: off the event loop
+        built = await run_in_threadpool(lambda: service.build_job(task, args, **options))
+        job = await api.batcher.submit(built)
     out = job_out(job, request)
-    response.headers["Location"] = out.links.self_
-    return out
+    # Serialised here (the model was built from trusted values): FastAPI would validate it again.
+    return Response(
+        out.model_dump_json(by_alias=True),
+        status_code=202,
+        media_type="application/json",
+        headers={"Location": out.links.self_},
+    )
 
 
 @router.get(

@@ -18,7 +18,9 @@ class ApiSettings:
     - ``sse_backstop_s``: how often the event hub re-reads watched jobs without a wake-up hint
       (None: 0.25 s on stores whose notifications do not cover every event, else 1 s);
     - ``preview_timeout_s`` / ``preview_processes``: the budget and pool size of ``/v1/preview``;
-    - ``list_max_limit``: the largest page of ``GET /v1/jobs``.
+    - ``list_max_limit``: the largest page of ``GET /v1/jobs``;
+    - ``write_threads``: threads submitting jobs (None: 1 on SQLite, which has one writer at a
+      time anyway, else 8).
     """
 
     max_body_bytes: int = 16 * 1024 * 1024
@@ -30,6 +32,7 @@ class ApiSettings:
     preview_timeout_s: float = 10.0
     preview_processes: int = 1
     list_max_limit: int = 200
+    write_threads: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
@@ -40,5 +43,6 @@ class ApiSettings:
         for name, default in cls().__dict__.items():
             raw = env.get(f"PRESSROOM_API_{name.upper()}")
             if raw:
-                values[name] = int(raw) if isinstance(default, int) else float(raw)
+                whole = isinstance(default, int) or (default is None and raw.strip().isdigit())
+                values[name] = int(raw) if whole else float(raw)
         return cls(**values)  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 asyncio loop) against baseline FastAPI endpoints measured in the same run, and submit → terminal
 SSE latency of a ``pressroom.noop`` job on an idle server.
 
-    bench/.venv-peers/bin/python bench/http.py [--runs 3] [--duration 10] [--connections 64]
+    bench/.venv-peers/bin/python bench/http_bench.py [--runs 3] [--duration 10] [--connections 64]
                                                 [--postgres] [--results bench/RESULTS.md]
 
 Load comes from ``wrk`` (Debian package) with a fixed JSON body; every server is started fresh
@@ -127,13 +127,21 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (the load-independent cost of its requests)."""
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def wrk(url: str, duration: float, connections: int, script: Path) -> dict[str, float]:
     """Run wrk; requests/s, p50/p99 ms and non-2xx count."""
     threads = min(2, connections)
-    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s"]
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--latency", "-s"]
     out = subprocess.run(
         [*args, str(script), url], capture_output=True, text=True, check=True
     ).stdout
@@ -225,13 +233,14 @@ def report(found: list[System], sse: dict[str, float], args: argparse.Namespace)
         f"-d{args.duration:g}s` on 127.0.0.1 (same 2-core machine), each server started fresh per "
         f"round and warmed 2 s, {args.runs} round(s) with the order rotated; medians over rounds.",
         "",
-        "| endpoint | req/s | p50 ms | p99 ms | non-2xx |",
-        "|---|---|---|---|---|",
+        "| endpoint | req/s | p50 ms | p99 ms | server CPU ms/request | non-2xx |",
+        "|---|---|---|---|---|---|",
     ]
     for s in found:
         lines.append(
             f"| {s.label} | {median(s, 'rps'):,.0f} | {median(s, 'p50_ms'):.1f} | "
-            f"{median(s, 'p99_ms'):.1f} | {sum(r['non_2xx'] for r in s.results):.0f} |"
+            f"{median(s, 'p99_ms'):.1f} | {median(s, 'cpu_ms_per_req'):.2f} | "
+            f"{sum(r['non_2xx'] for r in s.results):.0f} |"
         )
     lines += ["", "| goal | measured | target | met |", "|---|---|---|---|"]
 
@@ -327,7 +336,11 @@ def main() -> int:
                 try:
                     url = f"http://127.0.0.1:{port}/v1/jobs"
                     wrk(url, 2, args.connections, script)
+                    before = cpu_seconds(proc.pid)
                     result = wrk(url, args.duration, args.connections, script)
+                    used = cpu_seconds(proc.pid) - before
+                    done = result["rps"] * args.duration
+                    result["cpu_ms_per_req"] = used * 1000 / done if done else float("nan")
                 finally:
                     stop(proc)
             system.results.append(result)
