@@ -76,7 +76,9 @@ async def job_events(
     request: Request,
     job_id: Annotated[str, JobId],
     who: Annotated[Principal, Depends(principal)],
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    last_event_id: Annotated[
+        str | None, Header(alias="Last-Event-ID", pattern="^[0-9]{1,19}$")
+    ] = None,
     resume: Annotated[
         int | None,
         Query(alias="last_event_id", ge=0, le=2**63 - 1, description="Resume after this event id."),
