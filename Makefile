@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PRESSROOM_DATABASE_URL ?= sqlite:///pressroom-data/pressroom.db
 
-.PHONY: run test lint typecheck unit bench bench-docs clean
+.PHONY: run test lint typecheck unit bench bench-docs bench-http clean
 
 $(STAMP): pyproject.toml scripts/system-deps.sh
 	@bash scripts/system-deps.sh
@@ -57,6 +57,12 @@ DOCS_ARGS ?= --memory-alongside
 bench-docs: $(STAMP)
 	$(BIN)/python bench/documents.py $(DOCS_ARGS)
 	$(BIN)/python bench/docreport.py bench/out/documents.json -o bench/RESULTS.md
+
+# The HTTP accept path: POST /v1/jobs of `pressroom serve` beside bare FastAPI endpoints (202, one
+# SQLite insert, one PostgreSQL insert, an RQ enqueue) under wrk -c64, and submit -> SSE latency.
+# Writes its section of bench/RESULTS.md. Needs wrk (apt-get install wrk), PostgreSQL and Redis.
+bench-http: $(STAMP) $(PEERS_VENV)/.installed
+	$(PEERS_PY) bench/http_bench.py --runs 3 --postgres
 
 clean:
 	rm -rf $(VENV) pressroom-data .pytest_cache .mypy_cache .ruff_cache

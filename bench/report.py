@@ -237,7 +237,7 @@ SECTION_END = "<!-- /section -->"
 
 def kept_sections(path: Path) -> str:
     """Sections other benchmarks wrote into ``path`` between ``<!-- section:NAME -->`` and
-    ``<!-- /section -->`` (bench/http.py does), carried over when this report is rewritten."""
+    ``<!-- /section -->`` (bench/http_bench.py does), carried over when this report is rewritten."""
     if not path.exists():
         return ""
     old = path.read_text()

@@ -1,1 +1,1 @@
-"""Baseline FastAPI apps for bench/http.py (uvicorn factories), beside Pressroom's own API."""
+"""Baseline FastAPI apps for bench/http_bench.py (uvicorn factories), beside Pressroom's own API."""

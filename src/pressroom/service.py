@@ -46,6 +46,7 @@ from pressroom.renderers.base import Progress, Rendered, TemplateBundle, null_pr
 from pressroom.security import idempotency as idem
 from pressroom.security.access import Access
 from pressroom.security.limits import QueueCap
+from pressroom.store._common import job_from_new
 from pressroom.webhooks.service import Webhooks
 from pressroom.worker.config import validate_queue_name
 
@@ -284,6 +285,14 @@ class Pressroom:
         args |= {"options": options, "filename": filename, "engine": engine, "cache": cache}
         given = {k: v for k, v in args.items() if v is not None}
         return self.submit(RENDER_TASK, given, **job_options)
+
+    def insert_built(self, jobs: Sequence[NewJob]) -> list[Job]:
+        """Insert jobs made by :meth:`build_job` in one transaction and return them as stored
+        (no unique keys; no result-cache lookup). The HTTP API groups concurrent submissions
+        into one such call."""
+        now = self.clock.now()
+        ids = self.store.job_insert_many(list(jobs), now=now)
+        return [job_from_new(job_id, job, now) for job_id, job in zip(ids, jobs, strict=True)]
 
     def submit_many(self, jobs: Iterable[NewJob]) -> list[str]:
         """Insert already-built jobs in one transaction; returns their ids."""

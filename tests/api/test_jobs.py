@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -143,3 +144,26 @@ def test_webhook_is_kept_without_its_secret(client: TestClient, api_service: Pre
     assert job["webhook"] == {"url": "https://example.com/h"} and job["metadata"] == {}
     assert secret not in client.get(f"/v1/jobs/{job['id']}").text
     assert secret not in str(api_service.get(job["id"]).metadata)
+
+
+@BOTH_STORES
+def test_concurrent_submits_are_grouped_into_fewer_transactions(
+    app: Any, api_service: Pressroom
+) -> None:
+    """Forty concurrent submits are all accepted and stored, in fewer transactions than jobs."""
+    import asyncio
+
+    import httpx
+
+    async def run() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            body = {"task": "pressroom.noop", "metadata": {"n": "x"}}
+            return await asyncio.gather(*(client.post("/v1/jobs", json=body) for _ in range(40)))
+
+    responses = asyncio.run(run())
+    assert [r.status_code for r in responses] == [202] * 40
+    ids = {r.json()["id"] for r in responses}
+    assert len(ids) == 40
+    assert all(api_service.get(i).status.value == "queued" for i in ids)
+    assert 1 <= app.state.api.batcher.batches < 40

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from openapi_spec_validator import validate
 from starlette.testclient import TestClient
 
-from pressroom.api import create_app
+from pressroom.api import ApiSettings, create_app
 from pressroom.service import Pressroom
 from pressroom.store import open_store
 from tests.api.conftest import INLINE_HTML
@@ -80,3 +81,16 @@ def test_openapi_document_is_valid_and_declares_problems(client: TestClient) -> 
                 content = op["responses"][status]["content"]
                 assert "application/problem+json" in content, (method, path, status)
     assert client.get("/docs").status_code == 200
+
+
+def test_preview_over_budget_is_stopped_and_the_pool_recovers(make_app: Any) -> None:
+    """A preview past its time budget is a 422 problem (its process is killed); the next one
+    renders in a fresh process."""
+    app = make_app(ApiSettings(preview_timeout_s=0.001))
+    body = {"template": INLINE_HTML, "data": {"name": "Ada"}, "format": "pdf"}
+    with TestClient(app, raise_server_exceptions=False) as c:
+        slow = assert_problem(c.post("/v1/preview", json=body), 422)
+        assert slow["type"].endswith("preview-timeout")
+        app.state.api.preview.timeout_s = 60
+        again = c.post("/v1/preview", json=body)
+        assert again.status_code == 200 and again.content.startswith(b"%PDF")

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from pressroom._version import __version__
-from pressroom.api import routes_jobs, routes_ops, routes_templates, routes_webhooks, sse
+from pressroom.api import (
+    routes_batches,
+    routes_jobs,
+    routes_ops,
+    routes_templates,
+    routes_webhooks,
+    sse,
+)
 from pressroom.api.auth import Authenticator
+from pressroom.api.batching import SubmitBatcher
 from pressroom.api.hub import EventHub
 from pressroom.api.limits import BodyLimitMiddleware
 from pressroom.api.metrics import Metrics, MetricsMiddleware
@@ -32,12 +41,18 @@ def create_app(service: Pressroom, settings: ApiSettings | None = None) -> FastA
     needed and stop with the app's lifespan (or :meth:`ApiState.close`)."""
     settings = settings or ApiSettings()
     hub = EventHub(service.store, backstop_s=settings.sse_backstop_s)
+    writer = ThreadPoolExecutor(
+        settings.write_threads or (1 if service.store.url.startswith("sqlite") else 8),
+        thread_name_prefix="pressroom-writer",
+    )
     api = ApiState(
         service=service,
         settings=settings,
         hub=hub,
         preview=PreviewPool(settings.preview_processes, settings.preview_timeout_s),
         auth=Authenticator(service, settings),
+        writer=writer,
+        batcher=SubmitBatcher(service, writer),
     )
 
     @asynccontextmanager
@@ -53,6 +68,7 @@ def create_app(service: Pressroom, settings: ApiSettings | None = None) -> FastA
         openapi_tags=[
             {"name": "jobs", "description": "Submit and follow jobs."},
             {"name": "templates", "description": "Versioned templates and previews."},
+            {"name": "batches", "description": "Many jobs at once, and their documents as a zip."},
             {"name": "webhooks", "description": "Tenant webhook subscriptions and secrets."},
             {"name": "operations", "description": "Health, metrics, workers and stats."},
         ],
@@ -60,7 +76,7 @@ def create_app(service: Pressroom, settings: ApiSettings | None = None) -> FastA
     app.state.api = api
     app.state.metrics = Metrics(service, hub)
     install_problem_handlers(app)
-    for module in (routes_jobs, sse, routes_templates, routes_webhooks, routes_ops):
+    for module in (routes_jobs, sse, routes_batches, routes_templates, routes_webhooks, routes_ops):
         app.include_router(module.router)
     app.add_api_route(
         "/dashboard", _dashboard, include_in_schema=False, response_class=HTMLResponse

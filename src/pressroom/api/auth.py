@@ -67,14 +67,21 @@ class Authenticator:
         self._configured: tuple[float, bool] | None = None
         self._keys: OrderedDict[str, tuple[float, ApiKey | None]] = OrderedDict()
 
+    def keys_configured_cached(self) -> bool | None:
+        """The cached answer of :meth:`keys_configured`, or None when it must be asked again
+        (so the event loop only hops to a thread when the database is read)."""
+        cached = self._configured
+        if cached is not None and time.monotonic() - cached[0] < self.ttl_s:
+            return cached[1]
+        return None
+
     def keys_configured(self) -> bool:
         """Whether any API key is active (cached for ``auth_cache_s``)."""
-        now = time.monotonic()
-        cached = self._configured
-        if cached is not None and now - cached[0] < self.ttl_s:
-            return cached[1]
+        cached = self.keys_configured_cached()
+        if cached is not None:
+            return cached
         answer = self.service.keys_configured()
-        self._configured = (now, answer)
+        self._configured = (time.monotonic(), answer)
         return answer
 
     def key(self, secret: str) -> ApiKey | None:
@@ -143,7 +150,10 @@ async def principal(request: Request) -> Principal:
         if tenant is None:
             raise _unauthorized("the link's signature is not valid or has expired")
         return Principal(tenant=tenant, admin=False, key_id=None)
-    if await run_in_threadpool(auth.keys_configured):
+    configured = auth.keys_configured_cached()
+    if configured is None:
+        configured = await run_in_threadpool(auth.keys_configured)
+    if configured:
         raise _unauthorized("an API key is required: Authorization: Bearer <API key>")
     return Principal(tenant=DEFAULT_TENANT, admin=True, key_id=None)
 

@@ -47,6 +47,11 @@ def _render(
         return f"the render failed: {type(exc).__name__}: {exc}"
 
 
+def _warm() -> None:
+    """Runs in a new pool process before its first timed render: load the renderers."""
+    import pressroom.documents.task  # noqa: F401 - imported for its side effect: warm modules
+
+
 class PreviewPool:
     """A lazily started pool of ``processes`` spawned renderer processes."""
 
@@ -57,6 +62,7 @@ class PreviewPool:
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._slots: asyncio.Semaphore | None = None
+        self._warm: ProcessPoolExecutor | None = None
 
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -84,9 +90,13 @@ class PreviewPool:
             raise PreviewBusy
         async with self._slots:
             loop = asyncio.get_running_loop()
+            pool = self._executor()
+            if self._warm is not pool:  # start-up (imports) is not part of the budget
+                await asyncio.wait_for(loop.run_in_executor(pool, _warm), 120)
+                self._warm = pool
             files = dict(bundle.files)
             job = (bundle.engine, bundle.main, files, dict(data), fmt, dict(options))
-            future = loop.run_in_executor(self._executor(), _render, *job)
+            future = loop.run_in_executor(pool, _render, *job)
             try:
                 out = await asyncio.wait_for(future, self.timeout_s)
             except TimeoutError:

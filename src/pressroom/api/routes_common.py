@@ -3,17 +3,24 @@ problem responses each route declares in the OpenAPI document."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from fastapi import Path, Request
 
 from pressroom.api.auth import Authenticator
+from pressroom.api.batching import SubmitBatcher
 from pressroom.api.hub import EventHub
 from pressroom.api.models import ProblemOut
 from pressroom.api.preview import PreviewPool
 from pressroom.api.settings import ApiSettings
 from pressroom.service import Pressroom
+
+T = TypeVar("T")
 
 _PROBLEM_TEXT = {
     400: "Bad request",
@@ -41,11 +48,19 @@ class ApiState:
     hub: EventHub
     preview: PreviewPool
     auth: Authenticator
+    writer: ThreadPoolExecutor
+    batcher: SubmitBatcher
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a store write on the writer threads (one for SQLite: writers in one process then
+        queue here instead of sleeping in SQLite's busy handler)."""
+        return await asyncio.get_running_loop().run_in_executor(self.writer, partial(fn, *args))
 
     def close(self) -> None:
-        """Stop the hub and the preview pool."""
+        """Stop the hub, the preview pool and the writer threads."""
         self.hub.close()
         self.preview.close()
+        self.writer.shutdown(wait=False)
 
 
 def state(request: Request) -> ApiState:

@@ -33,9 +33,8 @@ _SCAN_LIMIT = 5000
 _CHUNK = 256 * 1024
 
 
-def _submit(
-    service: Pressroom, body: JobSubmit, tenant: str, unique_key: str | None = None
-) -> tuple[Job, bool]:
+def _plan(body: JobSubmit, tenant: str) -> tuple[str, dict[str, Any] | None, dict[str, Any]]:
+    """(task, args, job options) of a submission; a 422 problem for contradictory fields."""
     if (body.template is None) == (body.task is None):
         raise ProblemError(422, 'give either "template" (a document) or "task" (with "args")')
     metadata = dict(body.metadata or {})
@@ -54,8 +53,6 @@ def _submit(
         "timeout_s": body.timeout_s,
         "metadata": metadata,
         "tenant": tenant,
-        "unique_key": unique_key,
-        "webhook": body.webhook.model_dump(exclude_none=True) if body.webhook else None,
     }
     if body.task is not None:
         stray = [
@@ -65,21 +62,15 @@ def _submit(
         ]
         if stray:
             raise ProblemError(422, f"{', '.join(stray)} only apply to template jobs")
-        return service.submit(body.task, body.args, **options)
+        return body.task, body.args, options
     if body.args is not None:
         raise ProblemError(422, '"args" only apply to task jobs; template jobs take "data"')
     template: Any = body.template
     if not isinstance(template, str):
         template = template.model_dump(exclude_none=True)
-    return service.submit_render(
-        template,
-        body.data,
-        format=body.format,
-        options=body.options,
-        engine=body.engine,
-        cache=body.cache,
-        **options,
-    )
+    args = {"template": template, "data": body.data, "format": body.format}
+    args |= {"options": body.options, "engine": body.engine, "cache": body.cache}
+    return RENDER_TASK, {k: v for k, v in args.items() if v is not None}, options
 
 
 @router.post(
@@ -92,29 +83,47 @@ def _submit(
         **PROBLEMS(415, 429),
     },
 )
-def submit_job(
+async def submit_job(
     body: JobSubmit,
     request: Request,
-    response: Response,
     who: Annotated[Principal, Depends(principal)],
-) -> JobOut:
+) -> Response:
     """Submit a document job (``template`` + ``data`` → ``format``) or a task job (``task`` +
     ``args``). Everything is checked before the job is stored."""
-    service = state(request).service
-    service.check_queue_cap(who.tenant)
+    api = state(request)
+    service = api.service
+    task, args, options = _plan(body, who.tenant)
+    service.check_queue_cap(who.tenant)  # a cached count: read at most once a second
+    webhook = body.webhook.model_dump(exclude_none=True) if body.webhook else None
     idem_key = request.headers.get("idempotency-key")
+    headers: dict[str, str] = {}
     if idem_key is not None:
         digest = request_hash(body.model_dump(mode="json", exclude_none=True))
-        job, created = service.submit_idempotent(
-            who.tenant, idem_key, digest, lambda unique: _submit(service, body, who.tenant, unique)
+
+        def once(unique: str) -> tuple[Job, bool]:
+            return service.submit(task, args, webhook=webhook, unique_key=unique, **options)
+
+        job, created = await api.write(
+            lambda: service.submit_idempotent(who.tenant, idem_key, digest, once)
         )
         if not created:
-            response.headers["Idempotent-Replayed"] = "true"
-    else:
-        job, _ = _submit(service, body, who.tenant)
+            headers["Idempotent-Replayed"] = "true"
+    elif webhook is not None or body.cache or service.webhooks.has_subscriptions(who.tenant):
+        # The service's own path: it checks and flags webhooks, and may reuse a cached result.
+        job, _ = await api.write(lambda: service.submit(task, args, webhook=webhook, **options))
+    elif task != RENDER_TASK:
+        job = await api.batcher.submit(service.build_job(task, args, **options))
+    else:  # checking a render reads its template: off the event loop
+        built = await run_in_threadpool(lambda: service.build_job(task, args, **options))
+        job = await api.batcher.submit(built)
     out = job_out(job, request)
-    response.headers["Location"] = out.links.self_
-    return out
+    # Serialised here (the model was built from trusted values): FastAPI would validate it again.
+    return Response(
+        out.model_dump_json(by_alias=True),
+        status_code=202,
+        media_type="application/json",
+        headers={"Location": out.links.self_, **headers},
+    )
 
 
 @router.get(

@@ -24,6 +24,8 @@ class ApiSettings:
       requests without keys are not limited: that server listens on loopback only);
     - ``auth_cache_s``: how long a process trusts its cached key look-ups (a revoked key stops
       working within this time).
+    - ``write_threads``: threads submitting jobs (None: 1 on SQLite, which has one writer at a
+      time anyway, else 8).
     """
 
     max_body_bytes: int = 16 * 1024 * 1024
@@ -38,6 +40,7 @@ class ApiSettings:
     rate_limit_per_s: float = 100.0
     rate_limit_burst: float = 200.0
     auth_cache_s: float = 2.0
+    write_threads: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
@@ -48,5 +51,6 @@ class ApiSettings:
         for name, default in cls().__dict__.items():
             raw = env.get(f"PRESSROOM_API_{name.upper()}")
             if raw:
-                values[name] = int(raw) if isinstance(default, int) else float(raw)
+                whole = isinstance(default, int) or (default is None and raw.strip().isdigit())
+                values[name] = int(raw) if whole else float(raw)
         return cls(**values)  # type: ignore[arg-type]

@@ -25,6 +25,10 @@ from pressroom.api.routes_common import PROBLEMS, JobId, state
 from pressroom.api.views import job_out
 from pressroom.core.errors import PressroomError
 from pressroom.core.models import JobEvent
+from pressroom.service import Pressroom
+
+_PAGE = 1000
+"""Events the store returns per call (its default limit)."""
 
 router = APIRouter(tags=["jobs"], route_class=PressroomRoute)
 
@@ -72,7 +76,9 @@ async def job_events(
     request: Request,
     job_id: Annotated[str, JobId],
     who: Annotated[Principal, Depends(principal)],
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    last_event_id: Annotated[
+        str | None, Header(alias="Last-Event-ID", pattern="^[0-9]{1,19}$")
+    ] = None,
     resume: Annotated[
         int | None,
         Query(alias="last_event_id", ge=0, le=2**63 - 1, description="Resume after this event id."),
@@ -84,9 +90,7 @@ async def job_events(
     job = await run_in_threadpool(api.service.get, job_id, tenant=who.tenant)
     heartbeat = api.settings.sse_heartbeat_s
     if job.status.terminal:
-        events = await run_in_threadpool(
-            api.service.events, job_id, after_seq=after, tenant=who.tenant
-        )
+        events = await run_in_threadpool(_whole_log, api.service, job_id, after, who.tenant)
         final = job_out(job, request).model_dump(mode="json", by_alias=True)
 
         async def replay() -> AsyncIterator[str]:
@@ -126,6 +130,17 @@ async def job_events(
             api.hub.unsubscribe(sub)
 
     return _stream(follow())
+
+
+def _whole_log(service: Pressroom, job_id: str, after: int, tenant: str) -> list[JobEvent]:
+    """Every event of the job after ``after`` (the store answers in pages)."""
+    out: list[JobEvent] = []
+    while True:
+        page = service.events(job_id, after_seq=after, tenant=tenant)
+        out += page
+        if len(page) < _PAGE:
+            return out
+        after = page[-1].seq
 
 
 async def _final_job(request: Request, job_id: str, who: Principal) -> dict[str, Any] | None:

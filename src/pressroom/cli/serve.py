@@ -27,7 +27,6 @@ from pressroom.api.bind import check_bind
 from pressroom.api.routes_common import ApiState
 from pressroom.cli.main import Context, cli
 from pressroom.core.errors import InvalidInput
-from pressroom.settings import split_list
 
 log = logging.getLogger("pressroom.serve")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -76,7 +75,13 @@ def start_workers(obj: Context, workers: int, queues: str, grace: float) -> subp
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port to listen on.",
+)
 @click.option(
     "--workers",
     "--concurrency",
@@ -116,7 +121,6 @@ def serve(
         workers = os.cpu_count() or 1
     if workers < 0:
         raise InvalidInput("--workers cannot be negative")
-    split_list(queues)
     service = obj.local()
     keys = service.keys_configured()
     check_bind(host, keys_configured=keys, override=allow_unauthenticated)
