@@ -231,7 +231,9 @@ def report(found: list[System], sse: dict[str, float], args: argparse.Namespace)
         f"Produced by `{' '.join(['bench/.venv-peers/bin/python', *sys.argv])}` on "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: `wrk -t2 -c{args.connections} "
         f"-d{args.duration:g}s` on 127.0.0.1 (same 2-core machine), each server started fresh per "
-        f"round and warmed 2 s, {args.runs} round(s) with the order rotated; medians over rounds.",
+        f"round and warmed 2 s, {args.runs} round(s) with the order rotated; medians over rounds. "
+        f"Machine load average (1 min) at the start and the end: {args.load_start:.1f} and "
+        f"{os.getloadavg()[0]:.1f}.",
         "",
         "| endpoint | req/s | p50 ms | p99 ms | server CPU ms/request | non-2xx |",
         "|---|---|---|---|---|---|",
@@ -328,6 +330,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, default=OUT / "http.json")
     ap.add_argument("--results", type=Path, default=BENCH / "RESULTS.md")
     args = ap.parse_args()
+    args.load_start = os.getloadavg()[0]
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
     OUT.mkdir(exist_ok=True)

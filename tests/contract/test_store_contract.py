@@ -367,6 +367,14 @@ def test_events_for_many_jobs_in_one_call(store: Store) -> None:
     assert all(e.job_id != other.id for e in store.job_events_for([a.id, b.id]))
 
 
+def test_events_last_seq_follows_new_events(store: Store) -> None:
+    """job_events_last_seq is 0 on an empty store and then the newest event's seq."""
+    assert store.job_events_last_seq() == 0
+    job, _ = store.job_insert(NewJob(task="t"), now=T0)
+    claim(store)
+    assert store.job_events_last_seq() == store.job_events(job.id)[-1].seq
+
+
 def test_purge_removes_only_old_finished_jobs(store: Store) -> None:
     """Purge deletes jobs finished before the cut-off with their events, and nothing else."""
     store.job_insert_many([NewJob(task="t")] * 3, now=T0)

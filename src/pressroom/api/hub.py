@@ -61,10 +61,18 @@ class Subscription:
 class EventHub:
     """Fans out job events to subscriptions; start it lazily, stop it once."""
 
-    def __init__(self, store: Store, *, backstop_s: float | None = None) -> None:
-        """A hub over ``store``; ``backstop_s`` defaults by what the store's hints cover."""
+    def __init__(
+        self, store: Store, *, backstop_s: float | None = None, probe_s: float | None = None
+    ) -> None:
+        """A hub over ``store``: a fetch on every wake-up hint, and at least every
+        ``backstop_s``. Where the store's notifications do not cover every event (PostgreSQL
+        notifies new and requeued jobs, not finishes or progress), the newest event's seq is
+        also probed every ``probe_s`` (default 20 ms) while streams are open: one tiny query,
+        whatever the number of streams."""
         self.store = store
-        self.backstop_s = backstop_s or (0.25 if store.supports_listener else 1.0)
+        self.backstop_s = backstop_s or 1.0
+        self.probe_s = probe_s or (0.02 if store.supports_listener else None)
+        self._last_seq = -1
         self._lock = threading.Lock()
         self._subs: dict[str, set[Subscription]] = defaultdict(set)
         self._owners: dict[str, int] = defaultdict(int)
@@ -164,15 +172,24 @@ class EventHub:
         last_fetch = 0.0
         while not self._stop.is_set():
             fd = listener.fileno()
-            timeout = self.backstop_s if fd is not None else listener.poll_interval_s
             with self._lock:
                 watching = bool(self._subs)
+            if not watching:
+                timeout = 1.0
+            elif self.probe_s is not None:
+                timeout = self.probe_s
+            else:
+                timeout = self.backstop_s if fd is not None else listener.poll_interval_s
             fds = [self._wake_r] if fd is None else [self._wake_r, fd]
-            ready, _, _ = select.select(fds, [], [], timeout if watching else 1.0)
+            ready, _, _ = select.select(fds, [], [], timeout)
             woken = self._wake_r in ready
             if woken:
                 os.read(self._wake_r, 4096)
             hinted = listener.poll()
+            if watching and self.probe_s is not None:
+                last = self.store.job_events_last_seq()
+                hinted = hinted or last != self._last_seq
+                self._last_seq = last
             due = time.monotonic() - last_fetch >= self.backstop_s
             if self._stop.is_set():
                 return

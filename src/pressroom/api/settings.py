@@ -16,7 +16,7 @@ class ApiSettings:
     - ``sse_heartbeat_s``: seconds between ``: heartbeat`` comments on an idle event stream;
     - ``sse_max_streams``: open event streams per principal (429 beyond);
     - ``sse_backstop_s``: how often the event hub re-reads watched jobs without a wake-up hint
-      (None: 0.25 s on stores whose notifications do not cover every event, else 1 s);
+      (None: 1 s; see :class:`~pressroom.api.hub.EventHub` for the PostgreSQL probe);
     - ``preview_timeout_s`` / ``preview_processes``: the budget and pool size of ``/v1/preview``;
     - ``list_max_limit``: the largest page of ``GET /v1/jobs``;
     - ``rate_limit_per_s`` / ``rate_limit_burst``: requests per second per API key, and the

@@ -193,6 +193,11 @@ class Store(Protocol):
         (one query for many jobs: the API's event hub fans them out to SSE streams)."""
         ...
 
+    def job_events_last_seq(self) -> int:
+        """The newest event's ``seq`` (0 without events): a cheap probe for whether any job
+        changed, where notifications do not cover every event (PostgreSQL: finishes)."""
+        ...
+
     def job_stats(self, *, tenant: str | None = None) -> Stats:
         """Job counts by queue and status."""
         ...

@@ -489,6 +489,11 @@ class MemoryStore(MemoryDocuments, MemoryAccess, MemoryWebhooks, MemoryBatches):
             found = [e for i in set(job_ids) for e in self._events.get(i, []) if e.seq > after_seq]
         return sorted(found, key=lambda e: e.seq)[:limit]
 
+    def job_events_last_seq(self) -> int:
+        """The newest event's seq (0 without events)."""
+        with self._lock:
+            return max((e[-1].seq for e in self._events.values() if e), default=0)
+
     def job_stats(self, *, tenant: str | None = None) -> Stats:
         """Counts by queue and status."""
         counts: defaultdict[str, defaultdict[str, int]] = defaultdict(lambda: defaultdict(int))

@@ -671,6 +671,11 @@ class PostgresStore(PostgresDocuments, PostgresAccess, PostgresWebhooks, Postgre
         rows = self._fetch("job_events_for", params, write=False)
         return [c.make_event(seq, jid, _at(at), kind, data) for seq, jid, at, kind, data in rows]
 
+    def job_events_last_seq(self) -> int:
+        """The newest event's seq (0 without events)."""
+        rows = self._fetch("job_events_last_seq", {}, write=False)
+        return int(rows[0][0])
+
     def job_stats(self, *, tenant: str | None = None) -> Stats:
         """Counts by queue and status."""
         counts: dict[str, dict[str, int]] = {}

@@ -357,6 +357,9 @@ WHERE job_id = ANY(%(ids)s::text[]) AND seq > %(after_seq)s
 ORDER BY seq
 LIMIT %(limit)s
 
+-- name: job_events_last_seq
+SELECT coalesce(max(seq), 0) FROM pressroom_job_events
+
 -- name: job_stats
 SELECT queue, status, count(*) FROM pressroom_jobs
 WHERE (%(tenant)s::text IS NULL OR tenant = %(tenant)s::text)

@@ -622,6 +622,10 @@ class SQLiteStore(SQLiteDocuments, SQLiteAccess, SQLiteWebhooks, SQLiteBatches):
             for seq, jid, at, kind, data in rows
         ]
 
+    def job_events_last_seq(self) -> int:
+        """The newest event's seq (0 without events)."""
+        return int(self._conn().execute(_Q["job_events_last_seq"]).fetchone()[0])
+
     def job_stats(self, *, tenant: str | None = None) -> Stats:
         """Counts by queue and status."""
         counts: dict[str, dict[str, int]] = {}

@@ -157,6 +157,9 @@ WHERE job_id IN (SELECT value FROM json_each(?)) AND seq > ?
 ORDER BY seq
 LIMIT ?
 
+-- name: job_events_last_seq
+SELECT coalesce(max(seq), 0) FROM job_events
+
 -- name: job_stats
 SELECT queue, status, count(*) FROM jobs
 WHERE (?1 IS NULL OR tenant = ?1)
