@@ -41,17 +41,104 @@ def _load(runs: list[dict[str, Any]]) -> str:
     )
 
 
+def goals(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's performance goals against this run's figures."""
+    out: list[dict[str, Any]] = []
+    for entry in doc.get("overhead", {}).values():
+        if entry.get("ratio") is not None:
+            p, b = entry["pressroom_summary"]["median"], entry["bare_summary"]["median"]
+            out.append(
+                {
+                    "goal": f"overhead, {entry['label']}: Pressroom / bare loop (docs/s)",
+                    "measured": f"{p:.2f} / {b:.2f} = {entry['ratio']:.0%}",
+                    "target": "≥ 90%",
+                    "met": entry["ratio"] >= 0.9,
+                }
+            )
+    speed = doc.get("speed", {}).get("summary", {})
+
+    def faster(slow: str, fast: str, label: str) -> None:
+        if slow in speed and fast in speed:
+            s, f = speed[slow]["median"], speed[fast]["median"]
+            out.append(
+                {
+                    "goal": label,
+                    "measured": f"{s * 1000:,.0f} / {f * 1000:,.0f} ms = {s / f:.1f}×",
+                    "target": "≥ 5×",
+                    "met": s / f >= 5,
+                }
+            )
+
+    faster("invoice/html", "invoice/typst", "typst invoice vs html invoice (median render)")
+    faster("report/html", "report/typst", "20-page report, typst vs html")
+    faster("report/html", "report/chromium", "20-page report, chromium vs html")
+    limits = {"html-invoices": 300, "typst-reports": 500}
+    for key, run in doc.get("memory", {}).items():
+        if "max_rss_mb" in run:
+            out.append(
+                {
+                    "goal": f"worker child RSS across {run['documents']:,} {run['label']}"
+                    + (
+                        f" (stopped at the deadline; {run['planned']:,} planned)"
+                        if run.get("partial")
+                        else ""
+                    ),
+                    "measured": f"{run['max_rss_mb']:.0f} MB peak ({run['children']} child "
+                    f"process{'es' if run['children'] != 1 else ''})",
+                    "target": f"< {limits[key]} MB",
+                    "met": run["max_rss_mb"] < limits[key],
+                }
+            )
+    xlsx = doc.get("xlsx")
+    if xlsx:
+        out.append(
+            {
+                "goal": f"xlsx {xlsx['rows']:,} x {xlsx['columns']}, peak RSS of a fresh process",
+                "measured": f"{xlsx['maxrss_mb']:.0f} MB ({xlsx['seconds']:.1f} s)",
+                "target": "< 150 MB",
+                "met": xlsx["maxrss_mb"] < 150,
+            }
+        )
+    return out
+
+
+def merge(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several result files as one: a later file's xlsx, speed and memory sections, and each of
+    its overhead entries, replace the earlier ones. ``runs`` lists every file's environment and
+    each section notes which run (1-based) it comes from."""
+    out: dict[str, Any] = {"environment": docs[0]["environment"], "params": docs[0]["params"]}
+    out["runs"] = [d["environment"] for d in docs]
+    for number, doc in enumerate(docs, start=1):
+        for key in ("xlsx", "speed", "memory"):
+            if key in doc:
+                out[key] = doc[key]
+                out.setdefault("from_run", {})[key] = number
+                if key == "memory":
+                    out["params"] = {
+                        **out["params"],
+                        "memory_alongside": doc["params"].get("memory_alongside"),
+                    }
+        for case, entry in doc.get("overhead", {}).items():
+            out.setdefault("overhead", {})[case] = {**entry, "run": number}
+    out["goals"] = goals(out)
+    return out
+
+
 def render(doc: dict[str, Any]) -> str:
     """The Markdown section."""
     env = doc["environment"]
+    runs = doc.get("runs") or [env]
+    made = "; then ".join(
+        f"run {i}: `{r['command']}` (started {r['started']}, {r.get('elapsed_s', 0) / 60:.0f} min)"
+        for i, r in enumerate(runs, start=1)
+    )
     lines = [
         "## Documents: render jobs against bare library loops",
         "",
-        f"Produced by `{env['command']}` (`make bench-docs`), then `bench/docreport.py`; "
-        f"started {env['started']}, {env.get('elapsed_s', 0) / 60:.0f} min. Everything below "
-        "was measured in that one run, with a different data set for every render (Typst "
-        "memoizes). The machine has 2 CPUs shared with other work: compare ratios within "
-        "this run only.",
+        f"Produced by `make bench-docs`: {made}; then `bench/docreport.py`. Every ratio below "
+        "compares figures measured in the same run (the run is named where there are two), "
+        "with a different data set for every render (Typst memoizes). The machine has 2 CPUs "
+        "shared with other work: compare ratios within a run only.",
         "",
         "### Goals",
         "",
@@ -69,7 +156,7 @@ def render(doc: dict[str, Any]) -> str:
             "### Overhead: documents per second, 2 processes",
             "",
             "| document | Pressroom docs/s median (min–max) | bare loop docs/s median (min–max) "
-            "| ratio of medians (per round) | documents per run | load |",
+            "| ratio of medians (per round) | documents per measurement | run, load |",
             "|---|---|---|---|---|---|",
         ]
         for entry in overhead.values():
@@ -77,10 +164,11 @@ def render(doc: dict[str, Any]) -> str:
             if not p or not b:
                 continue
             rounds = ", ".join(f"{r:.0%}" for r in entry.get("ratios_per_round", []))
-            runs = entry["pressroom"] + entry["bare"]
+            measured = entry["pressroom"] + entry["bare"]
             lines.append(
                 f"| {entry['label']} | {_range(p)} | {_range(b)} | {entry['ratio']:.0%} "
-                f"({rounds}) | {entry['pressroom'][0]['documents']} | {_load(runs)} |"
+                f"({rounds}) | {entry['pressroom'][0]['documents']} | "
+                f"{entry.get('run', 1)}: {_load(measured)} |"
             )
             lines += [f"| ↳ error | {e} | | | | |" for e in entry.get("errors", [])]
         lines += [
@@ -114,7 +202,8 @@ def render(doc: dict[str, Any]) -> str:
             )
         lines += [
             "",
-            f"Load during this phase: {_load([speed])}. The html and chromium engines share the "
+            f"Run {doc.get('from_run', {}).get('speed', 1)}; load during this phase: "
+            f"{_load([speed])}. The html and chromium engines share the "
             "template (`examples/invoice`, `bench/templates/report-html`); the Typst ones "
             "(`bench/templates/invoice-typst`, `bench/templates/report-typst`) lay out the same "
             "data the same way (the Typst invoice has no QR code or barcode: those need Typst "
@@ -145,7 +234,9 @@ def render(doc: dict[str, Any]) -> str:
             "0.25 s. More than one child process means the supervisor recycled one. The two "
             "runs ran side by side"
             + (", alongside the other phases." if doc["params"].get("memory_alongside") else ".")
-            + f" Load: {_load(list(memory.values()))}.",
+            + f" Run {doc.get('from_run', {}).get('memory', 1)}; load: "
+            + _load(list(memory.values()))
+            + ".",
         ]
     xlsx = doc.get("xlsx")
     if xlsx:
@@ -153,7 +244,8 @@ def render(doc: dict[str, Any]) -> str:
             "",
             "### XLSX in constant memory",
             "",
-            f"{xlsx['rows']:,} rows × {xlsx['columns']} columns (strings, dates, integers, "
+            f"Run {doc.get('from_run', {}).get('xlsx', 1)}: {xlsx['rows']:,} rows × "
+            f"{xlsx['columns']} columns (strings, dates, integers, "
             f"currency, percent, booleans) through the `xlsx` engine (xlsxwriter, constant "
             f"memory) in a fresh process: {xlsx['seconds']:.1f} s, "
             f"{xlsx['size_bytes'] / 2**20:.1f} MB file. Peak RSS (`VmHWM`) "
@@ -168,9 +260,11 @@ def render(doc: dict[str, Any]) -> str:
         "",
         f"- {env['cpus']} CPUs, Python {env['python']}, SQLite {env['sqlite']}, {env['platform']}",
         f"- {versions}",
-        f"- load average {'/'.join(f'{v:.2f}' for v in env['loadavg_start'])} → "
-        f"{'/'.join(f'{v:.2f}' for v in env.get('loadavg_end', []))}",
     ]
+    for number, run in enumerate(runs, start=1):
+        start = "/".join(f"{v:.2f}" for v in run["loadavg_start"])
+        end = "/".join(f"{v:.2f}" for v in run.get("loadavg_end", []))
+        lines.append(f"- run {number}: load average {start} → {end}")
     return "\n".join([BEGIN, *lines, END]) + "\n"
 
 
@@ -186,10 +280,10 @@ def splice(existing: str, section: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("results", type=Path)
+    ap.add_argument("results", type=Path, nargs="+", help="later files override earlier ones")
     ap.add_argument("-o", "--output", type=Path, help="splice into this file (else stdout)")
     args = ap.parse_args(argv)
-    section = render(json.loads(args.results.read_text()))
+    section = render(merge([json.loads(path.read_text()) for path in args.results]))
     if args.output:
         existing = args.output.read_text() if args.output.exists() else ""
         args.output.write_text(splice(existing, section))

@@ -153,6 +153,30 @@ def test_docx_external_relationship_is_refused() -> None:
         fill_docx(replace_part(content, "word/_rels/document.xml.rels", evil), {})
 
 
+def test_docx_template_checks_run_once_per_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A template's upload checks run on its first render only; an unsafe template is refused
+    on every render, never remembered as checked."""
+    import pressroom.renderers.docx as docx_engine
+
+    calls: list[int] = []
+    real = docx_engine.check_office_file
+
+    def counting(content: bytes, **kwargs: Any) -> None:
+        calls.append(len(content))
+        real(content, **kwargs)
+
+    monkeypatch.setattr(docx_engine, "check_office_file", counting)
+    template = docx_with("Hello {{ name }}", "unique 5b1d")
+    for name in ("Ada", "Grace", "Edsger"):
+        assert f"Hello {name}" in docx_text(fill_docx(template, {"name": name}))
+    assert len(calls) == 1
+    bomb = replace_part(docx_with("unique 9c2e"), "word/document.xml", BILLION_LAUGHS)
+    for _ in range(2):
+        with pytest.raises(UnsafeUploadError):
+            fill_docx(bomb, {})
+    assert len(calls) == 3
+
+
 def test_docx_pdf_without_libreoffice_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     """Asking for PDF where LibreOffice is missing fails with a clear, permanent error."""
     monkeypatch.setattr(RendererSettings, "find_soffice", lambda self: None)

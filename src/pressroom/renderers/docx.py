@@ -16,12 +16,15 @@ PDF output converts the filled DOCX with LibreOffice (``soffice --headless``) wh
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
 import subprocess
 import tempfile
+import threading
 import zipfile
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +89,29 @@ def check_external_links(content: bytes, engine: str, file: str | None) -> None:
                         engine=engine,
                         file=file,
                     )
+
+
+VERIFIED_CACHE_SIZE = 64
+"""How many DOCX templates each process remembers as having passed the upload checks."""
+_VERIFIED: OrderedDict[bytes, None] = OrderedDict()
+_VERIFIED_LOCK = threading.Lock()
+
+
+def check_template_once(source: bytes, engine: str, file: str | None) -> None:
+    """The upload checks of a DOCX template (zip guard, external links), skipped when the very
+    same bytes already passed them in this process: a stored template never changes, and the
+    checks read every part of the file (about a sixth of an invoice's render)."""
+    key = hashlib.sha256(source).digest()
+    with _VERIFIED_LOCK:
+        if key in _VERIFIED:
+            _VERIFIED.move_to_end(key)
+            return
+    check_office_file(source, engine=engine, file=file)
+    check_external_links(source, engine, file)
+    with _VERIFIED_LOCK:
+        _VERIFIED[key] = None
+        while len(_VERIFIED) > VERIFIED_CACHE_SIZE:
+            _VERIFIED.popitem(last=False)
 
 
 def soffice_convert(
@@ -168,8 +194,7 @@ class DocxRenderer:
             )
         bundle = request.bundle
         progress(5, "checking template")
-        check_office_file(bundle.source, engine=self.name, file=bundle.main)
-        check_external_links(bundle.source, self.name, bundle.main)
+        check_template_once(bundle.source, self.name, bundle.main)
         progress(15, "filling template")
         content = self._fill(request, options, limits)
         check_output(self.name, content, limits)

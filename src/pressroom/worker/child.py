@@ -30,6 +30,10 @@ READY = "ready"
 PROGRESS = "progress"
 DONE = "done"
 RESULT_BATCH_S = 0.002
+PROGRESS_HOLD_S = 0.05
+"""Progress reported sooner than this after the child's previous progress message waits and
+travels with the next one or with the job's result. The supervisor writes progress every 0.1 s,
+so the database loses no stage; a fast job costs two messages instead of one per stage."""
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -109,7 +113,10 @@ def child_main(
     sequence number of the job started last (-1 before any), ``state[1]`` when it started
     (``time.monotonic``, comparable across processes). ``cancel_flag`` holds the id of a job
     to cancel. Results of fast jobs are sent in batches: at the end of each message, or once
-    the oldest unsent result is ``RESULT_BATCH_S`` old.
+    the oldest unsent result is ``RESULT_BATCH_S`` old. Progress is sent as ``(PROGRESS,
+    records)``; records reported within ``PROGRESS_HOLD_S`` of the previous message wait for
+    the next one, and a ``(DONE, replies, records)`` message carries those still waiting,
+    to be applied before the replies.
     """
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides how to stop
@@ -120,8 +127,16 @@ def child_main(
         return
     conn.send((READY, os.getpid()))
 
+    held: list[tuple[str, int, float, str | None]] = []
+    last_sent = [float("-inf")]
+
     def report(job_id: str, attempt: int, percent: float, text: str | None) -> None:
-        conn.send((PROGRESS, job_id, attempt, percent, text))
+        held.append((job_id, attempt, percent, text))
+        now = time.monotonic()
+        if now - last_sent[0] >= PROGRESS_HOLD_S:
+            conn.send((PROGRESS, held[:]))
+            held.clear()
+            last_sent[0] = now
 
     seq = 0
     pending: list[tuple[Any, ...]] = []
@@ -145,7 +160,8 @@ def child_main(
             pending.append(reply)
             if i == len(jobs) - 1 or time.monotonic() - oldest >= RESULT_BATCH_S:
                 try:
-                    conn.send((DONE, pending))
+                    conn.send((DONE, pending, held[:]))
                 except (BrokenPipeError, OSError):
                     return
                 pending = []
+                held.clear()

@@ -263,15 +263,19 @@ class Supervisor:
             if kind == proto.READY:
                 child.ready = True
             elif kind == proto.PROGRESS:
-                _, job_id, attempt, percent, text = msg
-                self._progress[job_id] = (attempt, percent, text)
+                self._note_progress(msg[1])
             elif kind == proto.DONE:
+                self._note_progress(msg[2])
                 for reply in msg[1]:
                     self._on_done(child, reply)
                 if not child.assigned:
                     self._maybe_recycle(child)
             elif kind == "fatal":
                 self._fatal = f"worker child could not start: {msg[1]}"
+
+    def _note_progress(self, records: list[tuple[str, int, float, str | None]]) -> None:
+        for job_id, attempt, percent, text in records:
+            self._progress[job_id] = (attempt, percent, text)
 
     def _on_done(self, child: _Child, msg: tuple[Any, ...]) -> None:
         _, job_id, attempt, status, result, error, elapsed_ms = msg
