@@ -120,6 +120,36 @@ def test_task_decorator_registers_defaults_and_checks_args() -> None:
     assert (job.queue, job.priority, job.max_attempts) == ("docs", 3, 5)
 
 
+def test_check_args_shortcut_agrees_with_binding() -> None:
+    """Argument checks accept and refuse exactly what binding to the signature would."""
+
+    def plain(ctx: JobContext, a: int, b: int = 0, *, c: int = 0) -> None:
+        return None
+
+    def loose(ctx: JobContext, a: int, **rest: int) -> None:
+        return None
+
+    cases = [
+        (plain, {"a": 1}),
+        (plain, {"a": 1, "b": 2, "c": 3}),
+        (plain, {"b": 2}),
+        (plain, {"a": 1, "d": 4}),
+        (plain, {"a": 1, "ctx": 0}),
+        (loose, {"a": 1, "z": 2}),
+        (loose, {"z": 2}),
+        (loose, {"a": 1, "ctx": 0}),
+    ]
+    for fn, args in cases:
+        spec = TaskSpec("t.x", fn)
+        try:
+            spec.signature.bind(None, **args)
+        except TypeError:
+            with pytest.raises(InvalidInput, match="do not fit"):
+                spec.check_args(args)
+        else:
+            spec.check_args(args)
+
+
 def test_task_decorator_refuses_bad_declarations() -> None:
     """A bad cron, no context parameter, or zero attempts is refused at declaration."""
     with pytest.raises(InvalidInput, match="cron"):

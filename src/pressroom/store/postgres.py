@@ -393,7 +393,7 @@ class PostgresStore(PostgresDocuments, PostgresAccess, PostgresWebhooks, Postgre
         ids = [new_id() for _ in jobs]
         if not ids:
             return ids
-        at = _one(conn.execute(_Q["tx_now"], {"now": now}).fetchone())[0]
+        at = now or _one(conn.execute(_Q["tx_now"], {"now": None}).fetchone())[0]
         cursor = conn.cursor()
         set_json_dumps(c.dumps, cursor)
         with cursor.copy(_Q["job_copy"]) as copy:
