@@ -162,11 +162,11 @@ def wrk(url: str, duration: float, connections: int, script: Path) -> dict[str, 
     }
 
 
-def sse_latency(samples: int, workdir: Path) -> dict[str, float]:
+def sse_latency(samples: int, workdir: Path, database: str = "sqlite") -> dict[str, float]:
     """Submit → terminal status seen on the job's event stream, noop jobs, idle server."""
     import httpx
 
-    system = System("pressroom-sse", "", "pressroom")
+    system = System("pressroom-sse", "", "pressroom", database)
     port = free_port()
     proc = start(system, port, workdir, workers=1)
     base = f"http://127.0.0.1:{port}"
@@ -327,6 +327,9 @@ def main() -> int:
     )
     ap.add_argument("--sse-samples", type=int, default=50)
     ap.add_argument("--only", action="append", help="measure only these systems (experiments)")
+    ap.add_argument(
+        "--sse-only", action="store_true", help="only SSE latency, SQLite and PostgreSQL"
+    )
     ap.add_argument("--json", type=Path, default=OUT / "http.json")
     ap.add_argument("--results", type=Path, default=BENCH / "RESULTS.md")
     args = ap.parse_args()
@@ -340,6 +343,11 @@ def main() -> int:
         f"wrk.body = '{BODY}'\n"
         'wrk.headers["Content-Type"] = "application/json"\n'
     )
+    if args.sse_only:
+        with tempfile.TemporaryDirectory(prefix="bench-sse-") as tmp:
+            for database in ("sqlite", "postgres"):
+                print(database, sse_latency(args.sse_samples, Path(tmp), database), flush=True)
+        return 0
     found = [s for s in systems(args.postgres) if not args.only or s.name in args.only]
     for run in range(args.runs):
         order = found[run % len(found) :] + found[: run % len(found)]

@@ -24,7 +24,7 @@ from pressroom.api.problems import ProblemError
 from pressroom.api.routes_common import PROBLEMS, JobId, state
 from pressroom.api.views import job_out
 from pressroom.core.errors import PressroomError
-from pressroom.core.models import JobEvent
+from pressroom.core.models import Job, JobEvent
 from pressroom.service import Pressroom
 
 _PAGE = 1000
@@ -87,10 +87,9 @@ async def job_events(
     """Stream the job's events from its log, starting after ``Last-Event-ID``."""
     api = state(request)
     after = _resume_point(last_event_id, resume)
-    job = await run_in_threadpool(api.service.get, job_id, tenant=who.tenant)
+    job, events = await run_in_threadpool(_open, api.service, job_id, after, who.tenant)
     heartbeat = api.settings.sse_heartbeat_s
-    if job.status.terminal:
-        events = await run_in_threadpool(_whole_log, api.service, job_id, after, who.tenant)
+    if events is not None:
         final = job_out(job, request).model_dump(mode="json", by_alias=True)
 
         async def replay() -> AsyncIterator[str]:
@@ -130,6 +129,14 @@ async def job_events(
             api.hub.unsubscribe(sub)
 
     return _stream(follow())
+
+
+def _open(
+    service: Pressroom, job_id: str, after: int, tenant: str
+) -> tuple[Job, list[JobEvent] | None]:
+    """The job, and its events after ``after`` if it has finished (one trip to a thread)."""
+    job = service.get(job_id, tenant=tenant)
+    return job, (_whole_log(service, job_id, after, tenant) if job.status.terminal else None)
 
 
 def _whole_log(service: Pressroom, job_id: str, after: int, tenant: str) -> list[JobEvent]:
