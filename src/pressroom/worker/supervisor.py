@@ -446,24 +446,12 @@ class Supervisor:
         return woke or self._claim_again or now >= self._next_poll
 
     def _claim(self, now: float) -> None:
-        """Start a claim in the claim thread (:meth:`_collect` takes its jobs), or, when the
-        node is idle, claim right here: handing the claim to the thread and back costs two
-        thread wake-ups between a job's notification and its start (on a busy machine, each
-        can wait for a CPU), and an idle loop has nothing to do meanwhile."""
+        """Start a claim in the claim thread; :meth:`_collect` takes its jobs."""
         want = self._capacity()
         params = ClaimParams(self.id, self.config.queues, want, self.config.lease_s)
-        self._next_poll = now + self.config.poll_s
-        if not self._in_flight():
-            claimed: Future[list[Job]] = Future()
-            try:
-                claimed.set_result(self.store.job_claim(params))
-            except Exception as exc:  # noqa: BLE001 - handled by _collect, as from the thread
-                claimed.set_exception(exc)
-            self._claiming = (claimed, want)
-            self._collect()
-            return
         self._claiming = (self._claim_io.submit(self.store.job_claim, params), want)
         self._claiming[0].add_done_callback(self._wake)
+        self._next_poll = now + self.config.poll_s
 
     def _wake(self, _future: object = None) -> None:
         with contextlib.suppress(OSError):
