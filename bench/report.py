@@ -244,11 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     text = render(envs, entries, title=args.title, extra=goals(entries, depth))
     if args.output:
         old = args.output.read_text() if args.output.exists() else ""
-        if docreport.BEGIN in old and docreport.END in old:  # keep the documents section
-            start = old.index(docreport.BEGIN)
-            text = docreport.splice(
-                text, old[start : old.index(docreport.END) + len(docreport.END)]
-            )
+        if docreport.BEGIN in old:  # keep the documents section and the notes after it
+            text = text.rstrip("\n") + "\n\n" + old[old.index(docreport.BEGIN) :]
         args.output.write_text(text)
     else:
         sys.stdout.write(text)
