@@ -189,7 +189,7 @@ def render(doc: dict[str, Any]) -> str:
             "",
             "### Renderers, one warm process (Pressroom's renderers, engines interleaved)",
             "",
-            "| document | engine | median ms (min–max) | renders | pages |",
+            "| document | engine | median ms (min–max) | renders | pages (last render) |",
             "|---|---|---|---|---|",
         ]
         for key, summary in speed["summary"].items():

@@ -235,12 +235,10 @@ SECTION_BEGIN = "<!-- section:"
 SECTION_END = "<!-- /section -->"
 
 
-def kept_sections(path: Path) -> str:
-    """Sections other benchmarks wrote into ``path`` between ``<!-- section:NAME -->`` and
-    ``<!-- /section -->`` (bench/http_bench.py does), carried over when this report is rewritten."""
-    if not path.exists():
-        return ""
-    old = path.read_text()
+def kept_sections(old: str) -> str:
+    """Sections other benchmarks wrote into the old report ``old`` between
+    ``<!-- section:NAME -->`` and ``<!-- /section -->`` (bench/http_bench.py does), carried
+    over when this report is rewritten."""
     out = []
     start = old.find(SECTION_BEGIN)
     while start != -1:
@@ -265,12 +263,13 @@ def main(argv: list[str] | None = None) -> int:
     text = render(envs, entries, title=args.title, extra=goals(entries, depth))
     if args.output:
         old = args.output.read_text() if args.output.exists() else ""
-        if docreport.BEGIN in old and docreport.END in old:  # keep the documents section
-            start = old.index(docreport.BEGIN)
-            text = docreport.splice(
-                text, old[start : old.index(docreport.END) + len(docreport.END)]
-            )
-        text += kept_sections(args.output)
+        tail = ""
+        if docreport.BEGIN in old:  # keep the documents section and the notes after it
+            tail = old[old.index(docreport.BEGIN) :]
+            old = old[: old.index(docreport.BEGIN)]
+        text += kept_sections(old)
+        if tail:
+            text = text.rstrip("\n") + "\n\n" + tail
         args.output.write_text(text)
     else:
         sys.stdout.write(text)
