@@ -79,6 +79,9 @@ def start(system: System, port: int, workdir: Path, workers: int = 0) -> subproc
         if system.database == "postgres":
             _reset_postgres()
         env |= {"PRESSROOM_DATABASE_URL": db, "PRESSROOM_STORAGE_URL": str(workdir / "artifacts")}
+        # No tenant queue cap: with no workers draining, the default (10,000 waiting jobs)
+        # would answer 429 after a few seconds and the baselines have no such cap.
+        env["PRESSROOM_TENANT_QUEUE_CAP"] = "0"
         run = [sys.executable, "-m", "pressroom"]
         subprocess.run([*run, "migrate"], env=env, check=True, capture_output=True)
         args = [*run, "serve", "--port", str(port), "--workers", str(workers)]
