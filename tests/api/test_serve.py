@@ -92,3 +92,65 @@ def test_serve_refuses_a_public_address_without_keys(tmp_path: Path) -> None:
     done = subprocess.run(args, env=_env(tmp_path), capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "allow-unauthenticated" in done.stderr
+
+
+@pytest.mark.slow
+def test_every_accepted_job_completes_across_sigterm_and_kill_9(tmp_path: Path) -> None:
+    """Jobs accepted by serve still all succeed after it is stopped with SIGTERM mid-run,
+    restarted, killed with SIGKILL mid-run, and restarted again."""
+    env = _env(tmp_path)
+    migrate = [sys.executable, "-m", "pressroom", "migrate"]
+    subprocess.run(migrate, env=env, check=True, capture_output=True)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    args = [sys.executable, "-m", "pressroom", "serve", "--port", str(port), "--workers", "1"]
+    args += ["--grace", "1"]
+    log = (tmp_path / "serve.log").open("ab")
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+        procs.append(proc)
+        wait_until(lambda: _up(base) or proc.poll() is not None, timeout=60, message="serve up")
+        assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+        return proc
+
+    def submit(n: int) -> list[str]:
+        body = {"task": "pressroom.sleep", "args": {"seconds": 0.3}}
+        return [httpx.post(f"{base}/v1/jobs", json=body).json()["id"] for _ in range(n)]
+
+    def running() -> bool:
+        jobs = httpx.get(f"{base}/v1/jobs", params={"status": "running"}).json()["jobs"]
+        return bool(jobs)
+
+    try:
+        proc = start()
+        accepted = submit(10)
+        wait_until(running, timeout=30, message="a job running before SIGTERM")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+        proc = start()
+        accepted += submit(10)
+        wait_until(running, timeout=30, message="a job running before SIGKILL")
+        children = psutil.Process(proc.pid).children(recursive=True)
+        proc.kill()
+        proc.wait(10)
+        psutil.wait_procs(children, timeout=30)
+        start()
+
+        def all_succeeded() -> bool:
+            statuses = [httpx.get(f"{base}/v1/jobs/{i}").json()["status"] for i in accepted]
+            assert "failed" not in statuses and "cancelled" not in statuses, statuses
+            return all(s == "succeeded" for s in statuses)
+
+        wait_until(all_succeeded, timeout=90, interval=0.5, message="every accepted job done")
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(10)
+        log.close()
