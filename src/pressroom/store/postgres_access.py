@@ -9,10 +9,9 @@ cannot see the winner yet: the row is then read again by a second statement (a n
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from datetime import datetime
+from typing import Any
 
 import psycopg
 from psycopg.rows import TupleRow
@@ -21,26 +20,16 @@ from pressroom.core.accounts import ApiKey, IdempotencyRecord, Tenant
 from pressroom.core.errors import Conflict, NotFound, StoreError
 from pressroom.store import _access as a
 from pressroom.store import _common as c
+from pressroom.store._postgres_mixin import Conn, Driver, query_rows, utc
 
 _Q = c.load_queries("pressroom.store", "postgres_access.sql")
-_Conn = psycopg.Connection[TupleRow]
-_T = TypeVar("_T")
+_Conn = Conn
+_Driver = Driver
+_dt = utc
 
 
-def _dt(value: datetime | None) -> datetime | None:
-    return None if value is None else value.astimezone(UTC)
-
-
-class _Driver(Protocol):
-    def _run(self, op: Callable[[_Conn], _T], *, write: bool, tx: bool = False) -> _T: ...
-
-
-def _rows(store: _Driver, name: str, params: dict[str, Any], *, write: bool) -> list[TupleRow]:
-    def op(conn: _Conn) -> list[TupleRow]:
-        cur = conn.execute(_Q[name], params)
-        return cur.fetchall() if cur.description else []
-
-    return store._run(op, write=write)
+def _rows(store: Driver, name: str, params: dict[str, Any], *, write: bool) -> list[TupleRow]:
+    return query_rows(store, _Q[name], params, write=write)
 
 
 def _first(rows: list[TupleRow]) -> TupleRow:

@@ -11,11 +11,9 @@ LOCKED``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
-import psycopg
 from psycopg.rows import TupleRow
 
 from pressroom.core.errors import NotFound
@@ -28,6 +26,7 @@ from pressroom.core.webhooks import (
 )
 from pressroom.store import _common as c
 from pressroom.store import _webhooks as w
+from pressroom.store._postgres_mixin import Conn, Driver, query_rows, utc
 
 _D_COLUMNS = ", ".join(f"d.{col.strip()}" for col in w.DELIVERY_COLUMNS.split(","))
 _Q = {
@@ -37,24 +36,13 @@ _Q = {
     for name, sql in c.load_queries("pressroom.store", "postgres_webhooks.sql").items()
 }
 _TERMINAL = {s.value for s in TERMINAL_STATUSES}
-_Conn = psycopg.Connection[TupleRow]
-_T = TypeVar("_T")
+_Conn = Conn
+_Driver = Driver
+_dt = utc
 
 
-def _dt(value: datetime | None) -> datetime | None:
-    return None if value is None else value.astimezone(UTC)
-
-
-class _Driver(Protocol):
-    def _run(self, op: Callable[[_Conn], _T], *, write: bool, tx: bool = False) -> _T: ...
-
-
-def _rows(store: _Driver, name: str, params: dict[str, Any], *, write: bool) -> list[TupleRow]:
-    def op(conn: _Conn) -> list[TupleRow]:
-        cur = conn.execute(_Q[name], params)
-        return cur.fetchall() if cur.description else []
-
-    return store._run(op, write=write)
+def _rows(store: Driver, name: str, params: dict[str, Any], *, write: bool) -> list[TupleRow]:
+    return query_rows(store, _Q[name], params, write=write)
 
 
 class PostgresWebhooks:
