@@ -228,3 +228,14 @@ def test_two_api_processes_both_answer_and_sigterm_drains_them_all(tmp_path: Pat
             proc.kill()
             proc.wait(10)
         log.close()
+
+
+def test_settle_gc_freezes_start_up_objects_and_raises_gen0_threshold() -> None:
+    """settle_gc (run by each API process after start-up) moves live objects out of the
+    collector's reach and sets the gen-0 threshold; 0 keeps Python's."""
+    code = (
+        "import gc; from pressroom.cli._api_processes import settle_gc\n"
+        "settle_gc(5000); assert gc.get_freeze_count() > 1000 and gc.get_threshold()[0] == 5000\n"
+        "gc.unfreeze(); settle_gc(0); assert gc.get_threshold()[0] == 5000\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
