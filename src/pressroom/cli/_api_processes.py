@@ -156,7 +156,11 @@ class ApiProcesses:
 
     def run(self) -> None:
         """Bind the socket, start the processes, wait, stop them."""
-        sock = _config("unused", self.spec.host, self.spec.port).bind_socket()
+        bound = _config("unused", self.spec.host, self.spec.port).bind_socket()
+        # Re-wrapped so Python reads the protocol from the kernel: uvicorn makes the socket with
+        # proto 0, accepted connections inherit it, and asyncio then skips TCP_NODELAY on them
+        # (Nagle plus delayed ACKs cost every request ~40 ms).
+        sock = socket.socket(fileno=bound.detach())
         spawn = multiprocessing.get_context("spawn")
         procs = [
             spawn.Process(target=_api_main, args=(self.spec, sock), name=f"pressroom-api-{i}")
