@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import httpx
 import psutil
 import pytest
 
+from pressroom.cli._api_processes import shared_socket
 from pressroom.testing import wait_until
 from tests.api.conftest import INLINE_HTML, free_port
 from tests.api.test_sse import sse
@@ -239,3 +241,16 @@ def test_settle_gc_freezes_start_up_objects_and_raises_gen0_threshold() -> None:
         "gc.unfreeze(); settle_gc(0); assert gc.get_threshold()[0] == 5000\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_shared_socket_gives_connections_tcp_nodelay() -> None:
+    """The socket --api-processes shares says it is TCP, so asyncio sets TCP_NODELAY on every
+    connection it accepts (uvicorn's own bind leaves the protocol 0 and responses wait on
+    Nagle)."""
+    sock = shared_socket("127.0.0.1", 0)
+    sock.listen()
+    with sock, socket.create_connection(sock.getsockname()) as client:
+        conn, _ = sock.accept()
+        with conn:
+            assert sock.proto == socket.IPPROTO_TCP == conn.proto
+            assert client.getsockname() == conn.getpeername()

@@ -123,6 +123,15 @@ def die_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def shared_socket(host: str, port: int) -> socket.socket:
+    """The socket the API processes share, bound (as uvicorn binds it; each listens on it), with
+    its protocol read back from the kernel: uvicorn makes it with proto 0, accepted
+    connections inherit that, and asyncio then skips TCP_NODELAY on them (Nagle plus delayed
+    ACKs held every response ~40 ms)."""
+    bound = _config("unused", host, port).bind_socket()
+    return socket.socket(fileno=bound.detach())
+
+
 @dataclass(frozen=True)
 class ApiSpec:
     """What a spawned API process needs to build its own service and server (picklable)."""
@@ -156,11 +165,7 @@ class ApiProcesses:
 
     def run(self) -> None:
         """Bind the socket, start the processes, wait, stop them."""
-        bound = _config("unused", self.spec.host, self.spec.port).bind_socket()
-        # Re-wrapped so Python reads the protocol from the kernel: uvicorn makes the socket with
-        # proto 0, accepted connections inherit it, and asyncio then skips TCP_NODELAY on them
-        # (Nagle plus delayed ACKs cost every request ~40 ms).
-        sock = socket.socket(fileno=bound.detach())
+        sock = shared_socket(self.spec.host, self.spec.port)
         spawn = multiprocessing.get_context("spawn")
         procs = [
             spawn.Process(target=_api_main, args=(self.spec, sock), name=f"pressroom-api-{i}")
