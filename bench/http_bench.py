@@ -393,7 +393,7 @@ def report(
             "20 ms probe of the newest event seq and the workers' own queries.",
             "",
             "| database | streams | connected | open in s | errors | events received | "
-            "database queries/s | server CPU % |",
+            "database queries/s | API process CPU % |",
             "|---|---|---|---|---|---|---|---|",
         ]
         for name, phases in streams.items():
