@@ -1,9 +1,16 @@
 """HTTP accept-path benchmark: ``POST /v1/jobs`` of ``pressroom serve`` (one uvicorn worker,
-asyncio loop) against baseline FastAPI endpoints measured in the same run, and submit → terminal
-SSE latency of a ``pressroom.noop`` job on an idle server.
+asyncio loop, and two API processes: ``--api-processes 2``) against baseline FastAPI endpoints
+measured in the same run, submit → terminal SSE latency of a ``pressroom.noop`` job on an idle
+server, and 10 then 1,000 open event streams on one server (errors, events, database queries per
+second: bench/http_sse.py).
 
     bench/.venv-peers/bin/python bench/http_bench.py [--runs 3] [--duration 10] [--connections 64]
                                                 [--postgres] [--results bench/RESULTS.md]
+    bench/.venv-peers/bin/python bench/http_bench.py --sse-streams [--postgres]   # streams only
+
+``BENCH_BASE_SRC=/path/to/other/checkout/src`` adds ``pressroom-sqlite-base`` (and
+``pressroom-postgres-base``): the same server run from that source tree, for A/B comparisons in
+one invocation (with ``--only``).
 
 Load comes from ``wrk`` (Debian package) with a fixed JSON body; every server is started fresh
 for each round, warmed up for 2 s, then measured; the order of systems rotates between rounds.
@@ -16,6 +23,7 @@ bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -31,6 +39,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import http_sse
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -49,6 +59,9 @@ class System:
     label: str
     kind: str  # "pressroom" or a baseline factory in bench/http_apps/baselines.py
     database: str = "sqlite"
+    api_processes: int = 1
+    src: str | None = None
+    """Run Pressroom from this source tree instead of the installed one (A/B runs)."""
     results: list[dict[str, float]] = field(default_factory=list)
 
 
@@ -82,9 +95,13 @@ def start(system: System, port: int, workdir: Path, workers: int = 0) -> subproc
         # No tenant queue cap: with no workers draining, the default (10,000 waiting jobs)
         # would answer 429 after a few seconds and the baselines have no such cap.
         env["PRESSROOM_TENANT_QUEUE_CAP"] = "0"
+        if system.src:
+            env["PYTHONPATH"] = f"{system.src}{os.pathsep}{BENCH}"
         run = [sys.executable, "-m", "pressroom"]
         subprocess.run([*run, "migrate"], env=env, check=True, capture_output=True)
         args = [*run, "serve", "--port", str(port), "--workers", str(workers)]
+        if system.api_processes > 1:
+            args += ["--api-processes", str(system.api_processes)]
     else:
         if system.database == "postgres":
             _reset_postgres()
@@ -131,11 +148,17 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process (the load-independent cost of its requests)."""
+    """User + system CPU seconds of a process and its children (the API processes of
+    ``--api-processes``): the load-independent cost of its requests."""
     import psutil
 
-    times = psutil.Process(pid).cpu_times()
-    return float(times.user + times.system)
+    proc = psutil.Process(pid)
+    total = 0.0
+    for one in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = one.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -200,6 +223,12 @@ def systems(with_postgres: bool) -> list[System]:
     """The systems of this run."""
     out = [
         System("pressroom-sqlite", "Pressroom `POST /v1/jobs` (SQLite)", "pressroom"),
+        System(
+            "pressroom-sqlite-2api",
+            "Pressroom `POST /v1/jobs` (SQLite), `--api-processes 2`",
+            "pressroom",
+            api_processes=2,
+        ),
         System("fastapi-sqlite", "FastAPI + one SQLite insert (WAL, NORMAL)", "sqlite_app"),
         System("fastapi-rq", "FastAPI + RQ enqueue (Redis)", "rq_app"),
         System("fastapi-202", "FastAPI, validate and answer 202", "accept_app"),
@@ -213,8 +242,22 @@ def systems(with_postgres: bool) -> list[System]:
                 "postgres",
             ),
             System(
+                "pressroom-postgres-2api",
+                "Pressroom `POST /v1/jobs` (PostgreSQL), `--api-processes 2`",
+                "pressroom",
+                "postgres",
+                api_processes=2,
+            ),
+            System(
                 "fastapi-postgres", "FastAPI + one PostgreSQL INSERT", "postgres_app", "postgres"
             ),
+        ]
+    base = os.environ.get("BENCH_BASE_SRC")
+    if base:
+        out += [
+            System(f"{s.name}-base", f"{s.label}, base checkout", s.kind, s.database, src=base)
+            for s in out
+            if s.name in ("pressroom-sqlite", "pressroom-postgres")
         ]
     return out
 
@@ -224,12 +267,17 @@ def median(system: System, key: str) -> float:
     return statistics.median(r[key] for r in system.results)
 
 
-def report(found: list[System], sse: dict[str, float], args: argparse.Namespace) -> str:
+def report(
+    found: list[System],
+    sse: dict[str, float],
+    streams: dict[str, list[http_sse.Phase]],
+    args: argparse.Namespace,
+) -> str:
     """The Markdown section."""
     by = {s.name: s for s in found}
     lines = [
         BEGIN,
-        "## HTTP accept path: `POST /v1/jobs`, one uvicorn worker (asyncio loop)",
+        "## HTTP accept path: `POST /v1/jobs` (asyncio loop), event streams",
         "",
         f"Produced by `{' '.join(['bench/.venv-peers/bin/python', *sys.argv])}` on "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: `wrk -t2 -c{args.connections} "
@@ -282,6 +330,30 @@ def report(found: list[System], sse: dict[str, float], args: argparse.Namespace)
             f"{median(pg, 'p99_ms'):.1f} ms",
             more=False,
         )
+    for database, name in (("SQLite", "sqlite"), ("PostgreSQL", "postgres")):
+        one, two = by.get(f"pressroom-{name}"), by.get(f"pressroom-{name}-2api")
+        if one is None or two is None:
+            continue
+        ratio = median(two, "rps") / median(one, "rps")
+        goal(f"{database}: req/s, 2 API processes / 1 (2 cores)", ratio, 1.5, f"{ratio:.2f}×")
+    for name, phases in streams.items():
+        database = "SQLite" if name == "sqlite" else "PostgreSQL"
+        few, many = phases[0], phases[-1]
+        goal(
+            f"{database}: errors with {many.streams:,} open event streams",
+            many.errors,
+            0,
+            f"{many.errors} ({many.connected:,} connected)",
+            more=False,
+        )
+        ratio = many.queries_per_s / few.queries_per_s if few.queries_per_s else float("nan")
+        goal(
+            f"{database}: database queries/s, {many.streams:,} streams / {few.streams}",
+            ratio,
+            1.1,
+            f"{many.queries_per_s:.0f} / {few.queries_per_s:.0f} = {ratio:.2f}×",
+            more=False,
+        )
     goal(
         "submit → terminal SSE event, noop, idle (p50)",
         sse["p50_ms"],
@@ -301,10 +373,48 @@ def report(found: list[System], sse: dict[str, float], args: argparse.Namespace)
         "window, divided by requests served) does not depend on how much of the machine the "
         "server gets. On a shared, loaded machine req/s does: the kernel shares CPU per runnable "
         "thread, so the baselines' 40 pool threads draw a larger share than Pressroom's event "
-        "loop plus one writer thread. Compare req/s only on an otherwise idle machine.",
-        END,
+        "loop plus one writer thread. Compare req/s only on an otherwise idle machine. With "
+        "`--api-processes 2` the CPU is that of both API processes; `wrk` runs on the same two "
+        "cores, so two API processes cannot show a 2× on this machine.",
     ]
+    if streams:
+        lines += [
+            "",
+            "### Open event streams on one `serve` process",
+            "",
+            "`serve --workers 2` with 10 `pressroom.sleep` jobs (two run, reporting progress "
+            "every second; eight wait); one asyncio httpx client opens the streams spread over "
+            f"the ten jobs, holds them {args.sse_window:g} s and closes them; then the next "
+            "count on the same server. Database queries: statements of every SQLite connection "
+            "of the server and its workers (`PRESSROOM_SQLITE_COUNT_FILE`), or transactions of "
+            "the benchmark's own PostgreSQL database (`pg_stat_database`, flushed about once a "
+            "second: ±1 s of counts per window). SQLite's figure is mostly the hub's "
+            "`PRAGMA data_version` poll (every 3 ms while streams are open); PostgreSQL's the "
+            "20 ms probe of the newest event seq and the workers' own queries.",
+            "",
+            "| database | streams | connected | open in s | errors | events received | "
+            "database queries/s | API process CPU % |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for name, phases in streams.items():
+            for ph in phases:
+                lines.append(
+                    f"| {name} | {ph.streams:,} | {ph.connected:,} | {ph.open_s:.1f} | "
+                    f"{ph.errors} | {ph.events:,} | {ph.queries_per_s:.0f} | "
+                    f"{ph.server_cpu_pct:.0f} |"
+                )
+    lines.append(END)
     return "\n".join(lines) + "\n"
+
+
+def measure_streams(args: argparse.Namespace) -> dict[str, list[http_sse.Phase]]:
+    """10 then 1,000 open event streams on SQLite (and PostgreSQL with ``--postgres``)."""
+    counts = [int(n) for n in args.sse_counts.split(",")]
+    out = {}
+    for database in ("sqlite", "postgres") if args.postgres else ("sqlite",):
+        with tempfile.TemporaryDirectory(prefix="bench-streams-") as tmp:
+            out[database] = http_sse.measure(database, Path(tmp), counts, args.sse_window)
+    return out
 
 
 def write_section(path: Path, section: str) -> None:
@@ -333,6 +443,9 @@ def main() -> int:
     ap.add_argument(
         "--sse-only", action="store_true", help="only SSE latency, SQLite and PostgreSQL"
     )
+    ap.add_argument("--sse-streams", action="store_true", help="only the open-streams measurement")
+    ap.add_argument("--sse-counts", default="10,1000", help="stream counts, in order")
+    ap.add_argument("--sse-window", type=float, default=15.0, help="seconds each count is held")
     ap.add_argument("--json", type=Path, default=OUT / "http.json")
     ap.add_argument("--results", type=Path, default=BENCH / "RESULTS.md")
     args = ap.parse_args()
@@ -350,6 +463,9 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="bench-sse-") as tmp:
             for database in ("sqlite", "postgres"):
                 print(database, sse_latency(args.sse_samples, Path(tmp), database), flush=True)
+        return 0
+    if args.sse_streams:
+        measure_streams(args)
         return 0
     found = [s for s in systems(args.postgres) if not args.only or s.name in args.only]
     for run in range(args.runs):
@@ -371,14 +487,25 @@ def main() -> int:
             system.results.append(result)
             print(f"run {run + 1} {system.name}: {result}", flush=True)
     if args.only:
+        for system in found:
+            summary = {k: round(median(system, k), 2) for k in system.results[0]}
+            print(f"median {system.name}: {summary}", flush=True)
         return 0
     with tempfile.TemporaryDirectory(prefix="bench-sse-") as tmp:
         sse = sse_latency(args.sse_samples, Path(tmp))
     print(f"sse: {sse}", flush=True)
+    streams = measure_streams(args)
     args.json.write_text(
-        json.dumps({"systems": {s.name: s.results for s in found}, "sse": sse}, indent=2)
+        json.dumps(
+            {
+                "systems": {s.name: s.results for s in found},
+                "sse": sse,
+                "streams": {k: http_sse.as_json(v) for k, v in streams.items()},
+            },
+            indent=2,
+        )
     )
-    section = report(found, sse, args)
+    section = report(found, sse, streams, args)
     write_section(args.results, section)
     print(section)
     return 0

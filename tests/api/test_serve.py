@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
+from pressroom.cli._api_processes import shared_socket
 from pressroom.testing import wait_until
 from tests.api.conftest import INLINE_HTML, free_port
 from tests.api.test_sse import sse
@@ -154,3 +159,98 @@ def test_every_accepted_job_completes_across_sigterm_and_kill_9(tmp_path: Path) 
                     p.kill()
                     p.wait(10)
         log.close()
+
+
+def _scrape(base: str) -> tuple[int, int]:
+    """One /metrics scrape on a fresh connection: (answering pid, its open streams)."""
+    text = httpx.get(f"{base}/metrics").text
+    pid = re.search(r'^pressroom_api_process\{pid="(\d+)"\} 1', text, re.M)
+    streams = re.search(r"^pressroom_sse_streams ([\d.]+)", text, re.M)
+    assert pid and streams, text
+    return int(pid.group(1)), int(float(streams.group(1)))
+
+
+@pytest.mark.slow
+def test_two_api_processes_both_answer_and_sigterm_drains_them_all(tmp_path: Path) -> None:
+    """With --api-processes 2, both processes accept requests and hold event streams on the one
+    port, the embedded worker supervisor runs once, and SIGTERM ends the streams and stops
+    every process with exit code 0."""
+    env = _env(tmp_path)
+    migrate = [sys.executable, "-m", "pressroom", "migrate"]
+    subprocess.run(migrate, env=env, check=True, capture_output=True)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = (tmp_path / "serve.log").open("wb")
+    args = [sys.executable, "-m", "pressroom", "serve", "--port", str(port), "--workers", "1"]
+    args += ["--api-processes", "2", "--grace", "1"]
+    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: _up(base) or proc.poll() is not None, timeout=60, message="serve up")
+        assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+        spawned = {
+            p.pid
+            for p in psutil.Process(proc.pid).children()
+            if "spawn_main" in " ".join(p.cmdline())
+        }
+        assert len(spawned) == 2, spawned
+        job = httpx.post(
+            f"{base}/v1/jobs", json={"task": "pressroom.sleep", "args": {"seconds": 120}}
+        ).json()
+        with contextlib.ExitStack() as streams:
+            opened: list[Iterator[str]] = []
+            seen: dict[int, int] = {}
+
+            def both_hold_streams() -> bool:
+                client = streams.enter_context(httpx.Client(timeout=60))
+                response = streams.enter_context(
+                    client.stream("GET", f"{base}{job['links']['events']}")
+                )
+                lines = response.iter_lines()  # one iterator: dropping one closes the stream
+                assert next(lines) == ": connected"
+                opened.append(lines)
+                for _ in range(4):
+                    pid, count = _scrape(base)
+                    seen[pid] = max(seen.get(pid, 0), count)
+                return len([n for n in seen.values() if n > 0]) == 2
+
+            wait_until(both_hold_streams, timeout=60, message="streams held by both processes")
+            assert set(seen) == spawned and len(opened) <= 90
+            workers = httpx.get(f"{base}/v1/workers").json()["workers"]
+            assert len(workers) == 1
+            children = psutil.Process(proc.pid).children(recursive=True)
+            proc.send_signal(signal.SIGTERM)
+            for lines in opened:  # every stream ends instead of hanging
+                list(lines)
+        assert proc.wait(60) == 0, (tmp_path / "serve.log").read_text()
+        _, alive = psutil.wait_procs(children, timeout=30)
+        assert not [p for p in alive if "resource_tracker" not in " ".join(p.cmdline())]
+        assert "draining" in (tmp_path / "serve.log").read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        log.close()
+
+
+def test_settle_gc_freezes_start_up_objects_and_raises_gen0_threshold() -> None:
+    """settle_gc (run by each API process after start-up) moves live objects out of the
+    collector's reach and sets the gen-0 threshold; 0 keeps Python's."""
+    code = (
+        "import gc; from pressroom.cli._api_processes import settle_gc\n"
+        "settle_gc(5000); assert gc.get_freeze_count() > 1000 and gc.get_threshold()[0] == 5000\n"
+        "gc.unfreeze(); settle_gc(0); assert gc.get_threshold()[0] == 5000\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_shared_socket_gives_connections_tcp_nodelay() -> None:
+    """The socket --api-processes shares says it is TCP, so asyncio sets TCP_NODELAY on every
+    connection it accepts (uvicorn's own bind leaves the protocol 0 and responses wait on
+    Nagle)."""
+    sock = shared_socket("127.0.0.1", 0)
+    sock.listen()
+    with sock, socket.create_connection(sock.getsockname()) as client:
+        conn, _ = sock.accept()
+        with conn:
+            assert sock.proto == socket.IPPROTO_TCP == conn.proto
+            assert client.getsockname() == conn.getpeername()

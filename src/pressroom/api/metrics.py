@@ -1,10 +1,12 @@
 """Prometheus metrics of one API process: request counts and latency, and (read at scrape time)
-jobs by status and queue, queue depth, workers and open event streams. Each app has its own
-registry; nothing is global."""
+jobs by status and queue, queue depth, workers, open event streams and the answering process's
+pid. Each app has its own registry; nothing is global (with ``serve --api-processes N`` a scrape
+shows the process that accepted it)."""
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 
@@ -35,15 +37,21 @@ class _JobsCollector(Collector):
         up = GaugeMetricFamily("pressroom_store_up", "Whether the store answered this scrape.")
         streams = GaugeMetricFamily("pressroom_sse_streams", "Open event streams in this process.")
         streams.add_metric([], self.hub.open_streams())
+        process = GaugeMetricFamily(
+            "pressroom_api_process",
+            "The API process that answered this scrape (serve --api-processes runs several).",
+            labels=["pid"],
+        )
+        process.add_metric([str(os.getpid())], 1)
         try:
             families = list(self._from_store())
         except Exception:  # a scrape reports the outage instead of failing
             log.warning("metrics: the store could not be read", exc_info=True)
             up.add_metric([], 0)
-            yield from (up, streams)
+            yield from (up, streams, process)
             return
         up.add_metric([], 1)
-        yield from (up, streams, *families)
+        yield from (up, streams, process, *families)
 
     def _from_store(self) -> Iterator[GaugeMetricFamily]:
         jobs = GaugeMetricFamily(

@@ -26,6 +26,10 @@ class ApiSettings:
       working within this time).
     - ``write_threads``: threads submitting jobs (None: 1 on SQLite, which has one writer at a
       time anyway, else 8).
+    - ``gc_gen0_threshold``: allocations between collections of the youngest generation in a
+      ``serve`` API process (Python's default is 700; 0 keeps it). Start-up objects are also
+      frozen out of the collector (``gc.freeze``); see :func:`pressroom.cli._api_processes.
+      settle_gc`.
     """
 
     max_body_bytes: int = 16 * 1024 * 1024
@@ -41,6 +45,7 @@ class ApiSettings:
     rate_limit_burst: float = 200.0
     auth_cache_s: float = 2.0
     write_threads: int | None = None
+    gc_gen0_threshold: int = 10_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:

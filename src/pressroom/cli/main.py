@@ -71,6 +71,17 @@ class Context:
         return self._service
 
 
+def setup_logging(verbose: bool) -> None:
+    """Log to stderr, one line per record (also called in ``serve``'s API processes)."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not verbose:  # one line per HTTP request is noise when the CLI talks to a server
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
 def require_current_schema(store: Store) -> None:
     """Raise SchemaOutOfDate (one clear line) unless the database schema is the current one."""
     current, latest = store.schema_version()
@@ -133,13 +144,7 @@ def cli(
     verbose: bool,
 ) -> None:
     """Pressroom: asynchronous document generation on a durable job queue."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if not verbose:  # one line per HTTP request is noise when the CLI talks to a server
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+    setup_logging(verbose)
     ctx.obj = Context(
         database_url or Settings.from_env().database_url,
         split_list(tasks),

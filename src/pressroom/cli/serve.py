@@ -1,68 +1,38 @@
 """``pressroom serve``: the HTTP API (uvicorn, asyncio loop) with embedded worker processes.
 
-The API runs in this process; ``--workers N`` job slots run in a ``pressroom worker``
-supervisor started as a child process (with its maintenance duties: rescue, promotion,
-retention). SIGTERM or Ctrl-C stops the API (open event streams end) and drains the workers; if
-the worker supervisor dies on its own, the API stops too, so a process manager restarts both.
+The API runs in this process (or, with ``--api-processes N``, in N spawned processes sharing
+the listening socket: :mod:`pressroom.cli._api_processes`); ``--workers N`` job slots run in one
+``pressroom worker`` supervisor started as a child process (with its maintenance duties: rescue,
+promotion, retention). SIGTERM or Ctrl-C stops the API (open event streams end) and drains the
+workers; if the worker supervisor (or an API process) dies on its own, the rest stops too, so a
+process manager restarts everything.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import logging
 import os
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
-from types import FrameType
 
 import click
-import uvicorn
 
 from pressroom.api import ApiSettings, create_app
 from pressroom.api.bind import check_bind
-from pressroom.api.routes_common import ApiState
+from pressroom.cli._api_processes import (
+    ApiProcesses,
+    ApiSpec,
+    Server,
+    die_with_parent,
+    make_server,
+    raise_fd_limit,
+)
 from pressroom.cli.main import Context, cli
 from pressroom.core.errors import InvalidInput
 
 log = logging.getLogger("pressroom.serve")
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-class _Server(uvicorn.Server):
-    """uvicorn, ending open event streams as soon as shutdown begins (they never end alone)."""
-
-    api: ApiState | None = None
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        """Begin the graceful shutdown."""
-        if self.api is not None:
-            self.api.hub.end_streams()
-        super().handle_exit(sig, frame)
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        """uvicorn's signal handling, without re-raising the signal once the API has stopped:
-        ``serve`` still has its workers to drain, then exits normally."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        originals = {sig: signal.signal(sig, self.handle_exit) for sig in _SIGNALS}
-        try:
-            yield
-        finally:
-            for sig, handler in originals.items():
-                signal.signal(sig, handler)
-
-
-def _die_with_parent() -> None:
-    """In the worker child: receive SIGTERM (drain) if ``serve`` dies without stopping it."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def start_workers(obj: Context, workers: int, queues: str, grace: float) -> subprocess.Popen[bytes]:
@@ -70,7 +40,7 @@ def start_workers(obj: Context, workers: int, queues: str, grace: float) -> subp
     args = [sys.executable, "-m", "pressroom", "--database-url", obj.database_url]
     args += ["--storage-url", obj.storage_url, "--tasks", ",".join(obj.tasks)]
     args += ["worker", "--concurrency", str(workers), "--queues", queues, "--grace", str(grace)]
-    return subprocess.Popen(args, preexec_fn=_die_with_parent)
+    return subprocess.Popen(args, preexec_fn=die_with_parent)
 
 
 @cli.command()
@@ -101,6 +71,13 @@ def start_workers(obj: Context, workers: int, queues: str, grace: float) -> subp
 )
 @click.option("--grace", type=float, default=30.0, show_default=True, help="Drain seconds.")
 @click.option(
+    "--api-processes",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="API processes sharing the port, each with its own event hub and writer thread.",
+)
+@click.option(
     "--allow-unauthenticated",
     is_flag=True,
     help="Listen beyond loopback although no API keys exist (anyone reaching it is admin).",
@@ -114,6 +91,7 @@ def serve(
     queues: str,
     templates_dir: str | None,
     grace: float,
+    api_processes: int,
     allow_unauthenticated: bool,
 ) -> None:
     """Serve the HTTP API (and /docs) with embedded workers."""
@@ -132,40 +110,60 @@ def serve(
     if templates_dir is not None:
         for stored, created in service.template_load_dir(templates_dir):
             log.info("template %s %s", stored.ref, "stored" if created else "unchanged")
-    app = create_app(service, ApiSettings.from_env())
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        loop="asyncio",
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
-    server = _Server(config)
-    server.api = app.state.api
+    raise_fd_limit()
+    api: ApiProcesses | _OneProcess
+    if api_processes == 1:
+        api = _OneProcess(make_server(create_app(service, ApiSettings.from_env()), host, port))
+    else:
+        verbose = logging.getLogger().isEnabledFor(logging.DEBUG)
+        spec = ApiSpec(obj.database_url, obj.tasks, obj.storage_url, host, port, verbose)
+        api = ApiProcesses(spec, api_processes)
     child = start_workers(obj, workers, queues, grace) if workers else None
     died = threading.Event()
     if child is not None:
-        threading.Thread(target=_watch, args=(child, server, died), daemon=True).start()
-    _print_urls(host, port, workers)
+        threading.Thread(target=_watch, args=(child, api, died), daemon=True).start()
+    _print_urls(host, port, workers, api_processes)
     try:
-        server.run()
+        api.run()
     finally:
         code = _stop_workers(child, grace)
         service.close()
+    if isinstance(api, ApiProcesses) and api.failed:
+        click.echo("error: an API process exited on its own; stopping", err=True)
+        sys.exit(1)
     if died.is_set():
         click.echo(f"error: the worker supervisor exited (code {code}); stopping", err=True)
         sys.exit(1)
 
 
-def _watch(child: subprocess.Popen[bytes], server: uvicorn.Server, died: threading.Event) -> None:
+class _OneProcess:
+    """The API in the ``serve`` process itself (the default)."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    def run(self) -> None:
+        """Serve until stopped."""
+        self.server.run()
+
+    @property
+    def should_exit(self) -> bool:
+        """Whether the API is stopping."""
+        return bool(self.server.should_exit)
+
+    def stop(self) -> None:
+        """Begin the graceful shutdown."""
+        self.server.should_exit = True
+
+
+def _watch(
+    child: subprocess.Popen[bytes], api: ApiProcesses | _OneProcess, died: threading.Event
+) -> None:
     """Stop the API when the worker supervisor exits while the API still runs."""
     child.wait()
-    if not server.should_exit:
+    if not api.should_exit:
         died.set()
-        server.should_exit = True
+        api.stop()
 
 
 def _stop_workers(child: subprocess.Popen[bytes] | None, grace: float) -> int | None:
@@ -181,12 +179,13 @@ def _stop_workers(child: subprocess.Popen[bytes] | None, grace: float) -> int | 
         return child.wait()
 
 
-def _print_urls(host: str, port: int, workers: int) -> None:
+def _print_urls(host: str, port: int, workers: int, api_processes: int) -> None:
     shown = f"[{host}]" if ":" in host else host
     base = f"http://{shown}:{port}"
     who = "API keys: none — every caller acts as the default tenant"
     click.echo(
-        f"Pressroom serving on {base}  ({workers} worker process(es); {who})\n"
+        f"Pressroom serving on {base}  ({api_processes} API process(es), {workers} worker "
+        f"process(es); {who})\n"
         f"  API        {base}/v1/jobs\n"
         f"  docs       {base}/docs\n"
         f"  dashboard  {base}/dashboard (placeholder)\n"

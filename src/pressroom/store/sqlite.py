@@ -7,7 +7,9 @@ write that meets a locked database waits (``busy_timeout``) and then retries wit
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import random
 import sqlite3
 import threading
@@ -46,6 +48,24 @@ from pressroom.store.sqlite_webhooks import SQLiteWebhooks
 _Q = c.load_queries("pressroom.store", "sqlite_queries.sql")
 _MIGRATIONS = c.load_migrations("pressroom.store.migrations.sqlite")
 _LOCK_RETRY_DEADLINE_S = 60.0
+_COUNT_FILE = "PRESSROOM_SQLITE_COUNT_FILE"
+
+
+def _connect(path: str, timeout: float = 5.0) -> sqlite3.Connection:
+    """A connection; with ``PRESSROOM_SQLITE_COUNT_FILE`` set (benchmarks only), every statement
+    it runs appends one byte to that file, so the file's size counts the statements of every
+    process sharing it (``bench/http_bench.py --sse-streams`` reads it)."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=timeout)
+    count_file = os.environ.get(_COUNT_FILE)
+    if count_file:
+        fd = _count_fd(count_file)
+        conn.set_trace_callback(lambda _sql: os.write(fd, b"."))
+    return conn
+
+
+@functools.cache
+def _count_fd(path: str) -> int:
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
 
 def _ts(value: datetime) -> float:
@@ -76,7 +96,7 @@ class SQLiteListener:
 
     def __init__(self, path: str) -> None:
         """Open a read connection on ``path``."""
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn = _connect(path)
         self._version = self._read()
 
     def _read(self) -> int:
@@ -126,9 +146,7 @@ class SQLiteStore(SQLiteDocuments, SQLiteAccess, SQLiteWebhooks, SQLiteBatches):
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=5.0
-            )
+            conn = _connect(self.path)
             conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute("PRAGMA busy_timeout=5000")
             conn.execute("PRAGMA temp_store=MEMORY")
