@@ -147,6 +147,45 @@ def test_stream_cap_per_caller(live_url: str) -> None:
     asyncio.run(run())
 
 
+def test_each_signed_link_is_a_caller_of_its_own(api_service: Pressroom, live_url: str) -> None:
+    """With keys in force, streams opened with one job's signed link count against that link,
+    not against the tenant: a second job's link, and the key itself, still open streams."""
+    api_service.key_create("tenant-a")  # keys in force: links are signed
+    _, key = api_service.key_create("tenant-a")
+    headers = {"Authorization": f"Bearer {key}"}
+    jobs = []
+    for _ in range(2):
+        answer = httpx.post(f"{live_url}/v1/jobs", json={"task": "pressroom.noop"}, headers=headers)
+        assert answer.status_code == 202, answer.text
+        jobs.append(answer.json())
+    first, second = (job["links"]["events"] for job in jobs)
+    assert "sig=" in first and "sig=" in second
+
+    async def run() -> None:
+        async with httpx.AsyncClient(base_url=live_url, timeout=30) as client:
+
+            async def open_stream(url: str, **kw: Any) -> httpx.Response:
+                return await client.send(client.build_request("GET", url, **kw), stream=True)
+
+            opened = [await open_stream(first) for _ in range(3)]
+            try:
+                assert [r.status_code for r in opened] == [200, 200, 200]
+                refused = await open_stream(first)
+                await refused.aclose()
+                assert refused.status_code == 429
+                for response in (
+                    await open_stream(second),
+                    await open_stream(f"/v1/jobs/{jobs[1]['id']}/events", headers=headers),
+                ):
+                    opened.append(response)
+                    assert response.status_code == 200
+            finally:
+                for response in opened:
+                    await response.aclose()
+
+    asyncio.run(run())
+
+
 def test_many_streams_share_database_reads(make_app: Any, api_service: Pressroom) -> None:
     """Thirty streams on thirty jobs finished at once end with far fewer reads than streams."""
     app = make_app(ApiSettings(sse_max_streams=100, sse_heartbeat_s=5))

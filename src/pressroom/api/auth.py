@@ -39,16 +39,24 @@ _CACHE_KEYS = 4096
 @dataclass(frozen=True, slots=True)
 class Principal:
     """The caller: its tenant (every query is scoped to it), whether it may act on operations
-    (workers, metrics), and the id of the API key it used, if any."""
+    (workers, metrics), the id of the API key it used, if any, and the path of the signed link
+    it came with, if that is how it got in."""
 
     tenant: str
     admin: bool
     key_id: str | None = None
+    link: str | None = None
 
     @property
     def stream_owner(self) -> str:
-        """What per-caller limits count by: the key, or the tenant without keys."""
-        return f"key:{self.key_id}" if self.key_id else f"tenant:{self.tenant}"
+        """What per-caller limits count by: the key; else the signed link (each job's link is a
+        caller of its own, so a web app that hands one link to each of its users' browsers is
+        not capped as one caller); else the tenant (no keys in force)."""
+        if self.key_id:
+            return f"key:{self.key_id}"
+        if self.link:
+            return f"link:{self.link}"
+        return f"tenant:{self.tenant}"
 
 
 class Authenticator:
@@ -149,7 +157,7 @@ async def principal(request: Request) -> Principal:
         tenant = await run_in_threadpool(auth.link_tenant, request.url.path, params)
         if tenant is None:
             raise _unauthorized("the link's signature is not valid or has expired")
-        return Principal(tenant=tenant, admin=False, key_id=None)
+        return Principal(tenant=tenant, admin=False, key_id=None, link=request.url.path)
     configured = auth.keys_configured_cached()
     if configured is None:
         configured = await run_in_threadpool(auth.keys_configured)
