@@ -366,7 +366,9 @@ class Supervisor:
             self._timers(now)
         self._enforce_deadlines(now)
         woke = fd is not None and fd in ready
-        if self._capacity() > 0 and not self._draining:
+        # After a full claim the supervisor claims again as soon as it has room: it needs no
+        # hint that work arrived until a claim comes back short.
+        if not self._claim_again and self._capacity() > 0 and not self._draining:
             try:
                 woke = self.listener.poll() or woke
             except Exception:  # noqa: BLE001 - a broken listener only costs latency
@@ -403,8 +405,10 @@ class Supervisor:
             if self._claim_again and self._should_claim(False, now):
                 return 0.0
             timeout = min(timeout, max(0.0, self._next_poll - time.monotonic()))
-            if self.listener.fileno() is None:
+            if self.listener.fileno() is None and not self._claim_again:
                 timeout = min(timeout, self.listener.poll_interval_s)
+            if self._claim_again and self._db_retry_at > now:
+                timeout = min(timeout, self._db_retry_at - now)
         if any(c.assigned for c in self._children):
             timeout = min(timeout, self.config.cancel_poll_s, self._next_deadline_in())
         if self._draining:
