@@ -118,7 +118,7 @@ def cmd_bare(args: argparse.Namespace) -> dict[str, Any]:
     """Without ``--shard``: start ``shards`` processes (in this process's session, so the
     scheduler treats them as one group, as it does a worker and its children) and merge what
     they return. With it: render every ``shards``-th data set from ``shard`` on and return
-    the completion times."""
+    the completion times and the process's CPU time after each document."""
     if args.shard is None:
         procs = [
             subprocess.Popen(
@@ -132,6 +132,7 @@ def cmd_bare(args: argparse.Namespace) -> dict[str, Any]:
             raise RuntimeError("a bare loop process failed")
         return {
             "done": [t for part in parts for t in part["done"]],
+            "shards": [{"cpu": part["cpu"]} for part in parts],
             "maxrss_mb": max(part["maxrss_mb"] for part in parts),
         }
     lines = args.data.read_text().splitlines()
@@ -139,10 +140,13 @@ def cmd_bare(args: argparse.Namespace) -> dict[str, Any]:
     render = BARE[args.engine](args.template)
     args.out.mkdir(parents=True, exist_ok=True)
     done: list[float] = []
+    cpu: list[float] = []
     for index, data in mine:
         render(data, args.out / f"{index:06d}.{SUFFIX[args.engine]}")
         done.append(time.time())
-    return {"done": done, "maxrss_mb": _maxrss_mb()}
+        cpu.append(time.process_time())
+    # CPU per document is counted from the first document on (imports and fonts left out).
+    return {"done": done, "cpu": cpu, "maxrss_mb": _maxrss_mb()}
 
 
 # --------------------------------------------------------------------------------------------

@@ -224,9 +224,12 @@ class Queue:
         finally:
             app.close()
 
-    def start_worker(self, concurrency: int, log_name: str) -> Proc:
+    def start_worker(
+        self, concurrency: int, log_name: str, extra_env: dict[str, str] | None = None
+    ) -> Proc:
         """``pressroom worker -c N`` on this database and artifact folder."""
         env = {"PRESSROOM_DATABASE_URL": self.url, "PRESSROOM_STORAGE_URL": self.storage}
+        env.update(extra_env or {})
         argv = [sys.executable, "-m", "pressroom", "worker", "-c", str(concurrency)]
         return Proc(argv, env, log_name)
 
@@ -253,29 +256,83 @@ class Queue:
         return {"first": first, "last": last, "mean_job_s": mean_run}
 
 
-def wait_jobs(queue: Queue, n: int, worker: Proc, timeout: float) -> dict[str, Any]:
+class CpuMeter:
+    """CPU seconds per document of a worker (its supervisor and its children apart), counted
+    from the poll where a tenth of the jobs are done to the poll where all are, so start-up
+    (imports, fonts, the first renders) is left out."""
+
+    def __init__(self, pid: int, n: int) -> None:
+        """Measure the worker whose supervisor is ``pid``, running ``n`` jobs."""
+        self.process = psutil.Process(pid)
+        self.n = n
+        self.marks: list[tuple[int, float, float]] = []
+
+    def _times(self) -> tuple[float, float]:
+        def cpu(proc: psutil.Process) -> float:
+            times = proc.cpu_times()
+            return float(times.user + times.system)
+
+        children = 0.0
+        for child in worker_children(self.process):
+            with contextlib.suppress(psutil.Error):
+                children += cpu(child)
+        return cpu(self.process), children
+
+    def poll(self, done: int) -> None:
+        """Mark the start (first poll past a tenth of the jobs) and the end (all done)."""
+        if (not self.marks and done >= max(1, self.n // 10)) or (self.marks and done >= self.n):
+            with contextlib.suppress(psutil.Error):
+                self.marks.append((done, *self._times()))
+
+    def per_document(self) -> dict[str, float]:
+        """Milliseconds of CPU per document: supervisor, children, both."""
+        if len(self.marks) < 2 or self.marks[-1][0] <= self.marks[0][0]:
+            return {}
+        (d0, s0, c0), (d1, s1, c1) = self.marks[0], self.marks[-1]
+        docs = d1 - d0
+        supervisor, children = (s1 - s0) * 1000 / docs, (c1 - c0) * 1000 / docs
+        return {
+            "cpu_ms_per_doc": supervisor + children,
+            "cpu_ms_supervisor": supervisor,
+            "cpu_ms_children": children,
+        }
+
+
+def wait_jobs(
+    queue: Queue, n: int, worker: Proc, timeout: float, meter: CpuMeter | None = None
+) -> dict[str, Any]:
     """Poll until ``n`` jobs are final (worker alive, bounded); return the outcome."""
     conn = sqlite3.connect(queue.db_path, timeout=30)
     try:
         deadline = time.monotonic() + timeout
-        while queue.finished(conn) < n:
+        while True:
+            done = queue.finished(conn)
+            if meter is not None:
+                meter.poll(done)
+            if done >= n:
+                break
             worker.check_alive()
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{queue.finished(conn)}/{n} jobs done after {timeout:.0f} s")
-            time.sleep(0.2)
+                raise TimeoutError(f"{done}/{n} jobs done after {timeout:.0f} s")
+            time.sleep(0.1)
         return queue.outcome(conn, n)
     finally:
         conn.close()
 
 
-def run_pressroom(case: Case, datas: list[dict[str, Any]], timeout: float) -> dict[str, Any]:
-    """Documents/second through Pressroom: pre-filled queue, ``pressroom worker -c 2``."""
+def run_pressroom(
+    case: Case, datas: list[dict[str, Any]], timeout: float, src: Path | None = None
+) -> dict[str, Any]:
+    """Documents/second through Pressroom: pre-filled queue, ``pressroom worker -c 2``
+    (``src``: the worker imports Pressroom from that source folder instead)."""
     queue = Queue(WORK / f"pressroom-{case.key}")
     prefill_s = queue.fill("invoice", case.folder, case.fmt, datas)
     load = Load.begin()
-    worker = queue.start_worker(2, "documents-worker.log")
+    env = {"PYTHONPATH": str(src)} if src is not None else {}
+    worker = queue.start_worker(2, "documents-worker.log", env)
+    meter = CpuMeter(worker.pid, len(datas))
     try:
-        got = wait_jobs(queue, len(datas), worker, timeout)
+        got = wait_jobs(queue, len(datas), worker, timeout, meter)
     finally:
         worker.stop()
     span = got["last"] - got["first"]
@@ -285,6 +342,7 @@ def run_pressroom(case: Case, datas: list[dict[str, Any]], timeout: float) -> di
         "span_s": span,
         "prefill_s": prefill_s,
         "mean_job_s": got["mean_job_s"],
+        **meter.per_document(),
         **load.end(),
     }
 
@@ -316,14 +374,24 @@ def run_bare(case: Case, datas: list[dict[str, Any]], timeout: float) -> dict[st
     if len(done) != len(datas):
         raise RuntimeError(f"bare loop wrote {len(done)} of {len(datas)} documents")
     span = max(done) - min(done)
-    return {"value": len(datas) / span, "documents": len(datas), "span_s": span, **load.end()}
+    cpu_docs = sum(len(r["cpu"]) - 1 for r in results[0]["shards"])
+    cpu_s = sum(r["cpu"][-1] - r["cpu"][0] for r in results[0]["shards"] if r["cpu"])
+    return {
+        "value": len(datas) / span,
+        "documents": len(datas),
+        "span_s": span,
+        **({"cpu_ms_per_doc": cpu_s * 1000 / cpu_docs} if cpu_docs > 0 else {}),
+        **load.end(),
+    }
 
 
 def phase_overhead(args: argparse.Namespace, seeds: Seeds, doc: dict[str, Any]) -> None:
-    """Rounds of (Pressroom, bare) per invoice engine; the order alternates each round."""
+    """Rounds of (Pressroom, bare[, base]) per invoice engine; the order rotates each round."""
     counts = {"html": args.html_docs, "typst": args.typst_docs, "docx": args.docx_docs}
     all_cases = cases()
     section = doc.setdefault("overhead", {})
+    systems = ["pressroom", "bare"] + (["base"] if args.base_src else [])
+    base_src = args.base_src / "src" if args.base_src else None
     for round_index in range(args.rounds):
         for key in args.overhead_cases:
             case = all_cases[key]
@@ -331,20 +399,26 @@ def phase_overhead(args: argparse.Namespace, seeds: Seeds, doc: dict[str, Any]) 
                 key, {"label": case.label, "pressroom": [], "bare": [], "errors": []}
             )
             datas = [docdata.invoice(s) for s in seeds.take(counts[key])]
-            order = ("pressroom", "bare") if round_index % 2 == 0 else ("bare", "pressroom")
-            for system in order:
-                run = run_pressroom if system == "pressroom" else run_bare
+            shift = round_index % len(systems)
+            for system in systems[shift:] + systems[:shift]:
                 try:
-                    result = run(case, datas, args.run_timeout)
+                    if system == "bare":
+                        result = run_bare(case, datas, args.run_timeout)
+                    else:
+                        src = base_src if system == "base" else None
+                        result = run_pressroom(case, datas, args.run_timeout, src)
                 except Exception as exc:
                     entry["errors"].append(f"round {round_index + 1} {system}: {exc!r}")
                     print(f"[overhead {round_index + 1}] {key} {system}: ERROR {exc!r}")
                     continue
-                entry[system].append(result)
+                entry.setdefault(system, []).append(result)
+                cpu = result.get("cpu_ms_per_doc")
                 print(
                     f"[overhead {round_index + 1}/{args.rounds}] {key:5} {system:9} "
                     f"{result['value']:7.2f} docs/s ({result['documents']} in "
-                    f"{result['span_s']:.1f} s; steal {result['steal_pct']:.0f}%, "
+                    f"{result['span_s']:.1f} s; CPU "
+                    + (f"{cpu:.1f} ms/doc" if cpu is not None else "?")
+                    + f"; steal {result['steal_pct']:.0f}%, "
                     f"other load {result['background_busy_pct']:.0f}%)",
                     flush=True,
                 )
@@ -353,14 +427,22 @@ def phase_overhead(args: argparse.Namespace, seeds: Seeds, doc: dict[str, Any]) 
 
 
 def summarize_overhead(entry: dict[str, Any]) -> None:
-    """Medians of both sides and the ratio of medians."""
-    for side in ("pressroom", "bare"):
+    """Medians of each side (docs/s and CPU ms per document) and the ratios of medians."""
+    for side in ("pressroom", "bare", "base"):
+        if side not in entry:
+            continue
         values = [r["value"] for r in entry[side]]
         entry[f"{side}_summary"] = summarize(values) if values else None
+        cpu = [r["cpu_ms_per_doc"] for r in entry[side] if "cpu_ms_per_doc" in r]
+        entry[f"{side}_cpu_ms_per_doc"] = summarize(cpu) if cpu else None
     if entry["pressroom_summary"] and entry["bare_summary"]:
         pairs = list(zip(entry["pressroom"], entry["bare"], strict=False))
         entry["ratio"] = entry["pressroom_summary"]["median"] / entry["bare_summary"]["median"]
         entry["ratios_per_round"] = [p["value"] / b["value"] for p, b in pairs]
+    if entry.get("base_summary") and entry["bare_summary"]:
+        pairs = list(zip(entry["base"], entry["bare"], strict=False))
+        entry["base_ratio"] = entry["base_summary"]["median"] / entry["bare_summary"]["median"]
+        entry["base_ratios_per_round"] = [p["value"] / b["value"] for p, b in pairs]
 
 
 # --------------------------------------------------------------------------------------------
@@ -639,6 +721,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="run the memory phase's workers while the other phases run (saves ~15 min; "
         "adds the same load to both sides of every ratio)",
     )
+    ap.add_argument(
+        "--base-src",
+        type=Path,
+        help="also measure the Pressroom of this checkout (its src/ first on PYTHONPATH) in "
+        "every overhead round, for an A/B comparison (e.g. a `git worktree` of the base commit)",
+    )
     ap.add_argument("--json", type=Path, default=OUT / "documents.json")
     if "--quick" in (argv or []):
         ap.set_defaults(
@@ -663,7 +751,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.t0 = time.monotonic()
     doc: dict[str, Any] = {"environment": environment(argv), "params": {}}
-    doc["params"] = {k: v for k, v in vars(args).items() if k not in ("json", "t0", "phase")}
+    doc["params"] = {
+        k: str(v) if isinstance(v, Path) else v
+        for k, v in vars(args).items()
+        if k not in ("json", "t0", "phase")
+    }
     seeds = Seeds()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     memory: MemoryPhase | None = None

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from pressroom.artifacts import ArtifactStore, open_artifacts
+from pressroom.artifacts import ArtifactStore, open_artifacts, open_document
 from pressroom.core.accounts import ApiKey
 from pressroom.core.batches import Batch
 from pressroom.core.clock import Clock, SystemClock
@@ -387,10 +387,10 @@ class Pressroom:
         if job.status != JobStatus.SUCCEEDED:
             raise Conflict(f"job {job_id} is {job.status.value}; only a succeeded job has a result")
         key = job.result.get("key") if isinstance(job.result, dict) else None
-        if not isinstance(key, str):
+        if not isinstance(key, str) or not isinstance(job.result, dict):
             raise NotFound(f"job {job_id} produced no document")
         try:
-            return job, self.artifacts.open(key)
+            return job, open_document(self.artifacts, job.result)
         except FileNotFoundError:
             raise NotFound(f"the document of job {job_id} is no longer stored") from None
 

@@ -12,17 +12,19 @@ from pressroom.artifacts import (
     artifact_key,
     job_prefix,
     open_artifacts,
+    open_document,
     sanitize_filename,
 )
 from pressroom.core.errors import InvalidInput
 from tests.conftest import S3_TEST_ENV
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", "local-no-fsync", "s3"])
 def artifacts(request: pytest.FixtureRequest, tmp_path: Path) -> ArtifactStore:
     """An empty artifact store of each kind."""
-    if request.param == "local":
-        return open_artifacts(f"file://{tmp_path}/artifacts")
+    if request.param.startswith("local"):
+        fsync = request.param == "local"
+        return open_artifacts(f"file://{tmp_path}/artifacts", fsync=fsync)
     endpoint = request.getfixturevalue("s3_endpoint")
     bucket = request.getfixturevalue("s3_bucket")
     env = {**S3_TEST_ENV, "PRESSROOM_S3_ENDPOINT_URL": endpoint}
@@ -98,6 +100,20 @@ def test_readers_never_see_a_partial_document(artifacts: ArtifactStore) -> None:
         done.set()
         reader.join()
     assert seen and all(s in (old, new) for s in seen)
+
+
+def test_open_document_checks_the_size_of_a_file(artifacts: ArtifactStore) -> None:
+    """A job's document opens when intact; a document on disk whose size is not the one its
+    result records (cut short by a power loss) counts as gone."""
+    key = artifact_key("default", "doc", 1, "doc.pdf")
+    artifacts.put(key, b"%PDF-1.7 whole")
+    with open_document(artifacts, {"key": key, "size": 14}) as stream:
+        assert stream.read() == b"%PDF-1.7 whole"
+    root = getattr(artifacts, "root", None)
+    if root is not None:
+        Path(root, *key.split("/")).write_bytes(b"")
+        with pytest.raises(FileNotFoundError, match="incomplete"):
+            open_document(artifacts, {"key": key, "size": 14})
 
 
 @pytest.mark.parametrize(

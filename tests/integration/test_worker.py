@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -163,6 +164,17 @@ def test_child_recycled_after_max_jobs(service: Pressroom, start_worker: StartWo
     ids = [service.submit("test.pid")[0].id for _ in range(6)]
     pids = [finished(service, i).result for i in ids]
     assert len(set(pids)) == 3
+
+
+def test_busy_child_recycled_after_exactly_max_jobs(
+    service: Pressroom, start_worker: StartWorker
+) -> None:
+    """A child kept busy with fast jobs (sent ahead, then in chunks) still runs exactly
+    --max-jobs-per-child jobs before it is replaced."""
+    ids = service.submit_many([service.build_job("test.pid", {}) for _ in range(60)])
+    start_worker("-c", "1", "--max-jobs-per-child", "10")
+    pids = [finished(service, job_id).result for job_id in ids]
+    assert sorted(Counter(pids).values()) == [10] * 6
 
 
 def test_queue_concurrency_limit_across_workers(

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from pressroom.artifacts import open_artifacts
+from pressroom.artifacts.local import LocalArtifacts
 from pressroom.core.errors import Conflict, InvalidInput, NotFound
 from pressroom.core.models import JobFilter, JobStatus
+from pressroom.documents.task import _ChildResources
 from pressroom.renderers.base import TemplateBundle
 from pressroom.service import Pressroom
-from pressroom.store import open_store
+from pressroom.store import open_store, survives_power_loss
 from pressroom.testing import run_inline
 from tests.integration._documents import EXAMPLES_DIR
 
@@ -126,6 +128,42 @@ def test_cache_reuses_a_recent_identical_result(docs: Pressroom) -> None:
     _, stream = docs.open_result(hit.id)
     with stream:
         assert b"Hello Ada" in stream.read()
+
+
+@pytest.mark.parametrize(
+    ("database_url", "fsync"),
+    [
+        ("sqlite:///p.db", False),
+        ("sqlite:///p.db?synchronous=normal", False),
+        ("sqlite:///p.db?synchronous=FULL", True),
+        ("postgresql://postgres@127.0.0.1:5432/test", True),
+    ],
+)
+def test_documents_are_as_durable_as_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str, fsync: bool
+) -> None:
+    """A worker child flushes documents to disk only when the database's commits survive
+    power loss (SQLite FULL, PostgreSQL); with SQLite's default NORMAL neither does."""
+    monkeypatch.setenv("PRESSROOM_DATABASE_URL", database_url)
+    monkeypatch.setenv("PRESSROOM_STORAGE_URL", str(tmp_path / "artifacts"))
+    store = _ChildResources().artifacts()
+    assert isinstance(store, LocalArtifacts) and store.fsync is fsync
+    assert survives_power_loss(database_url) is fsync
+
+
+def test_a_document_cut_short_counts_as_lost(docs: Pressroom) -> None:
+    """A succeeded job whose document is shorter than its result says (a power loss after an
+    unflushed write) answers NotFound, and the cache renders again instead of copying it."""
+    job, _ = docs.submit_render(GREETING, {"name": "Ada"}, format="html", cache=True)
+    run_inline(docs.store)
+    done = docs.get(job.id)
+    Path(docs.artifacts.url.removeprefix("file://"), *done.result["key"].split("/")).write_bytes(
+        b"<h1>Hel"
+    )
+    with pytest.raises(NotFound, match="no longer stored"):
+        docs.open_result(job.id)
+    again, _ = docs.submit_render(GREETING, {"name": "Ada"}, format="html", cache=True)
+    assert again.status == JobStatus.QUEUED
 
 
 def test_delete_and_purge_remove_artifacts(docs: Pressroom) -> None:

@@ -18,6 +18,7 @@ from pressroom.artifacts._base import (
     artifact_key,
     check_key,
     job_prefix,
+    open_document,
     sanitize_filename,
 )
 from pressroom.core.errors import InvalidInput
@@ -26,10 +27,14 @@ DEFAULT_STORAGE_URL = "pressroom-data/artifacts"
 """Where artifacts go when ``PRESSROOM_STORAGE_URL`` is not set (relative to the working dir)."""
 
 
-def open_artifacts(url: str | None = None, env: Mapping[str, str] | None = None) -> ArtifactStore:
+def open_artifacts(
+    url: str | None = None, env: Mapping[str, str] | None = None, *, fsync: bool = True
+) -> ArtifactStore:
     """Open the artifact store a URL names (default :data:`DEFAULT_STORAGE_URL`).
 
-    - a path, or ``file:///absolute/path``: a local folder, created on first write;
+    - a path, or ``file:///absolute/path``: a local folder, created on first write; ``fsync``
+      flushes each document to disk before it is published (without it a document survives
+      any process crash, but not a power loss);
     - ``s3://bucket/optional/prefix``: S3 or an S3-compatible server; ``PRESSROOM_S3_ENDPOINT_URL``,
       ``PRESSROOM_S3_REGION``, ``PRESSROOM_S3_ACCESS_KEY_ID`` and ``PRESSROOM_S3_SECRET_ACCESS_KEY``
       (falling back to the usual ``AWS_*`` variables and credential files) configure it.
@@ -45,14 +50,14 @@ def open_artifacts(url: str | None = None, env: Mapping[str, str] | None = None)
             raise InvalidInput(f"storage URL {url!r}: file URLs name a local path (file:///dir)")
         from pressroom.artifacts.local import LocalArtifacts
 
-        return LocalArtifacts(parts.path)
+        return LocalArtifacts(parts.path, fsync=fsync)
     if parts.scheme and len(parts.scheme) > 1:
         raise InvalidInput(
             f"unsupported storage URL {url!r}: use a folder path, file:///dir or s3://bucket/prefix"
         )
     from pressroom.artifacts.local import LocalArtifacts
 
-    return LocalArtifacts(url)
+    return LocalArtifacts(url, fsync=fsync)
 
 
 __all__ = [
@@ -62,5 +67,6 @@ __all__ = [
     "check_key",
     "job_prefix",
     "open_artifacts",
+    "open_document",
     "sanitize_filename",
 ]

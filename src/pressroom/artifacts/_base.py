@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import re
 import unicodedata
-from typing import BinaryIO, Protocol
+from collections.abc import Mapping
+from typing import Any, BinaryIO, Protocol
 
 from pressroom.core.errors import InvalidInput
 
@@ -53,6 +56,25 @@ class ArtifactStore(Protocol):
     def delete_prefix(self, prefix: str) -> int:
         """Delete every artifact under a folder-like prefix (ending in ``/``); return how many."""
         ...
+
+
+def open_document(artifacts: ArtifactStore, result: Mapping[str, Any]) -> BinaryIO:
+    """The document a render result names, opened; FileNotFoundError if it is gone or, for a
+    file on disk, if its size is not the result's ``size``: a document written without fsync
+    (see docs/documents.md) can come back empty or short after a power loss, and is then
+    treated as lost rather than served."""
+    stream = artifacts.open(str(result["key"]))
+    expected = result.get("size")
+    try:
+        stored: int | None = os.fstat(stream.fileno()).st_size
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        stored = None
+    if isinstance(expected, int) and stored is not None and stored != expected:
+        stream.close()
+        raise FileNotFoundError(
+            f"artifact {result['key']!r} holds {stored} bytes, not {expected}: incomplete"
+        )
+    return stream
 
 
 def check_key(key: str, *, prefix: bool = False) -> str:

@@ -1,8 +1,9 @@
 """Artifacts in a local folder (one machine, or a shared mount).
 
-A document is written to a hidden temporary file beside its final name, flushed to disk, and
-renamed over the final name, so a reader sees the whole document or nothing. Copies are hard
-links where the file system allows them.
+A document is written to a hidden temporary file beside its final name, flushed to disk (unless
+the store was opened with ``fsync=False``), and renamed over the final name, so a reader sees
+the whole document or nothing, whichever process crashes. Copies are hard links where the file
+system allows them.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from pressroom.artifacts._base import check_key
 class LocalArtifacts:
     """An artifact store in one folder; keys map to paths under it."""
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
-        """Use ``root`` (created on first write)."""
+    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
+        """Use ``root`` (created on first write). ``fsync`` flushes every document to disk
+        before publishing it, so that it survives a power loss; without it a document is left
+        to the page cache, which survives any process crash."""
         self.root = Path(root).expanduser().absolute()
         self.url = f"file://{self.root}"
+        self.fsync = fsync
 
     def _path(self, key: str, *, prefix: bool = False) -> Path:
         return self.root.joinpath(*check_key(key, prefix=prefix).rstrip("/").split("/"))
@@ -37,8 +41,9 @@ class LocalArtifacts:
             else:
                 with open(temp, "wb") as fh:
                     fh.write(write if isinstance(write, bytes) else write.read())
-                    fh.flush()
-                    os.fsync(fh.fileno())
+                    if self.fsync:
+                        fh.flush()
+                        os.fsync(fh.fileno())
             os.replace(temp, target)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -46,7 +51,7 @@ class LocalArtifacts:
             raise
 
     def put(self, key: str, data: bytes, *, content_type: str | None = None) -> None:
-        """Write ``data`` atomically (temporary file, fsync, rename)."""
+        """Write ``data`` atomically (temporary file, fsync unless disabled, rename)."""
         self._publish(self._path(key), data)
 
     def open(self, key: str) -> BinaryIO:

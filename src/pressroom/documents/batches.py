@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from pressroom.artifacts import ArtifactStore
-from pressroom.artifacts._base import sanitize_filename
+from pressroom.artifacts._base import open_document, sanitize_filename
 from pressroom.core.batches import MAX_BATCH_JOBS, Batch
 from pressroom.core.errors import Conflict, InvalidInput
 from pressroom.core.ids import new_id
@@ -75,7 +75,7 @@ def batch_zip(
             stem, _, ext = filename.rpartition(".")
             name = f"{position + 1:04d}-{sanitize_filename(stem or filename, ext or 'bin')}"
             try:
-                source = artifacts.open(result["key"])
+                source = open_document(artifacts, result)
             except FileNotFoundError:
                 continue
             with source, zf.open(name, "w", force_zip64=True) as target:

@@ -26,6 +26,7 @@ from pressroom.artifacts import (
     ArtifactStore,
     artifact_key,
     job_prefix,
+    open_document,
     sanitize_filename,
 )
 from pressroom.core.errors import InvalidInput, NotFound
@@ -167,9 +168,10 @@ def reuse_cached(
     job_id = new_id()
     key = artifact_key(job.tenant, job_id, 0, name)
     try:
+        open_document(artifacts, result).close()
         artifacts.copy(result["key"], key)
     except FileNotFoundError:
-        return None  # purged or deleted meanwhile: render again
+        return None  # purged, deleted or lost meanwhile: render again
     reused = {**result, "filename": name, "key": key, "cached_from": hit.id}
     stored, created = store.job_insert_cached(job_id, job, reused, now=now)
     if not created:

@@ -61,7 +61,7 @@ class _ChildResources:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._store: tuple[str, Store] | None = None
-        self._artifacts: tuple[str, ArtifactStore] | None = None
+        self._artifacts: tuple[tuple[str, str], ArtifactStore] | None = None
         self._templates: OrderedDict[tuple[str, str, str, int], TemplateBundle] = OrderedDict()
 
     def store(self) -> Store:
@@ -76,10 +76,16 @@ class _ChildResources:
         return self._store[1]
 
     def artifacts(self) -> ArtifactStore:
-        """The artifact store ``PRESSROOM_STORAGE_URL`` names (reopened if it changes)."""
+        """The artifact store ``PRESSROOM_STORAGE_URL`` names (reopened if it or the database
+        URL changes), as durable as the database: documents are flushed to disk only when
+        its commits survive power loss."""
+        from pressroom.store import DEFAULT_DATABASE_URL, survives_power_loss
+
         url = os.environ.get("PRESSROOM_STORAGE_URL") or DEFAULT_STORAGE_URL
-        if self._artifacts is None or self._artifacts[0] != url:
-            self._artifacts = (url, open_artifacts(url))
+        db_url = os.environ.get("PRESSROOM_DATABASE_URL") or DEFAULT_DATABASE_URL
+        if self._artifacts is None or self._artifacts[0] != (url, db_url):
+            fsync = survives_power_loss(db_url)
+            self._artifacts = ((url, db_url), open_artifacts(url, fsync=fsync))
         return self._artifacts[1]
 
     def stored_bundle(self, tenant: str, name: str, version: int | None) -> TemplateBundle:

@@ -75,16 +75,19 @@ EVICT_COMPILES = 10
 compiles: this many compiles of an empty document empty it."""
 
 
-_PROCESS: list[psutil.Process] = []
 ROOT_CACHE_SIZE = 16
-"""Bundle roots each process keeps written out (least recently used ones are removed)."""
+"""Bundle roots each process keeps written out (least recently used ones are removed), each
+with the compilers made for it."""
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def _rss() -> int:
-    """This process's resident set size in bytes."""
-    if not _PROCESS or _PROCESS[0].pid != os.getpid():
-        _PROCESS[:] = [psutil.Process()]
-    return int(_PROCESS[0].memory_info().rss)
+    """This process's resident set size in bytes (``/proc/self/statm``; psutil elsewhere)."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * _PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return int(psutil.Process().memory_info().rss)
 
 
 ROOTS_PREFIX = "pressroom-typst-roots-"
@@ -98,24 +101,46 @@ def remove_stale_roots(folder: str | None = None) -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
+class _Root:
+    """One bundle's compile root and the compilers made for it (by package and font folders)."""
+
+    __slots__ = ("compilers", "folder")
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.compilers: dict[tuple[str, ...], Any] = {}
+
+    @property
+    def root(self) -> Path:
+        """The folder holding exactly the bundle's files."""
+        return self.folder / "root"
+
+    @property
+    def packages(self) -> Path:
+        """An empty folder, given to Typst as its package folders."""
+        return self.folder / "packages"
+
+
 class _Roots:
     """Compile roots, one per bundle content, each holding only that bundle's files.
 
     A root is written once and reused by every render of the same bundle (Typst only reads
-    it), so a render pays no file writes or removals. Roots live in one temporary folder per
-    process (``pressroom-typst-roots-<pid>-…``), removed at exit; a worker child is killed
-    rather than exiting, so the folders of processes that no longer exist are removed when
-    the next one is made.
+    it), and so is the Typst compiler made for it, which keeps the parsed files and, for a
+    bundle with fonts, the fonts it scanned: a render pays no file writes, no new compiler
+    and no font scan. Roots live in one temporary folder per process
+    (``pressroom-typst-roots-<pid>-…``), removed at exit; a worker child is killed rather
+    than exiting, so the folders of processes that no longer exist are removed when the next
+    one is made.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
         self._owner = 0
-        self._roots: OrderedDict[str, Path] = OrderedDict()
+        self._roots: OrderedDict[str, _Root] = OrderedDict()
 
-    def get(self, files: Mapping[str, bytes]) -> tuple[Path, Path]:
-        """(root holding exactly ``files``, an empty folder for packages)."""
+    def get(self, files: Mapping[str, bytes]) -> _Root:
+        """The root holding exactly ``files`` (written now if it is not yet)."""
         digest = hashlib.sha256()
         for name in sorted(files):
             content = files[name]
@@ -128,23 +153,22 @@ class _Roots:
                 self._scratch = tempfile.TemporaryDirectory(prefix=f"{ROOTS_PREFIX}{os.getpid()}-")
                 self._owner = os.getpid()
                 self._roots.clear()
-            folder = Path(self._scratch.name) / key
             if key in self._roots:
                 self._roots.move_to_end(key)
-                return folder / "root", folder / "packages"
-            shutil.rmtree(folder, ignore_errors=True)  # a root left half-written by a failure
-            root = folder / "root"
-            root.mkdir(parents=True)
-            (folder / "packages").mkdir()
+                return self._roots[key]
+            entry = _Root(Path(self._scratch.name) / key)
+            shutil.rmtree(entry.folder, ignore_errors=True)  # left half-written by a failure
+            entry.root.mkdir(parents=True)
+            entry.packages.mkdir()
             for name, content in files.items():
-                target = root / name
+                target = entry.root / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(content)
-            self._roots[key] = folder
+            self._roots[key] = entry
             while len(self._roots) > ROOT_CACHE_SIZE:
                 _, old = self._roots.popitem(last=False)
-                shutil.rmtree(old, ignore_errors=True)
-            return root, folder / "packages"
+                shutil.rmtree(old.folder, ignore_errors=True)
+            return entry
 
 
 _ROOTS = _Roots()
@@ -253,19 +277,9 @@ class TypstRenderer:
             payload = json.dumps(request.data, ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise TemplateError(f"data is not valid JSON: {exc}", engine=self.name) from None
-        root, empty = _ROOTS.get(bundle.files)
-        has_fonts = any(name.lower().endswith(FONT_SUFFIXES) for name in bundle.files)
-        fonts = (
-            typst.Fonts(font_paths=[str(root), *self.settings.font_dirs])
-            if has_fonts
-            else self._shared_fonts()
-        )
-        compiler = typst.Compiler(
-            root=str(root),
-            font_paths=fonts,
-            package_path=self.settings.typst_package_path or str(empty),
-            package_cache_path=str(empty),
-        )
+        entry = _ROOTS.get(bundle.files)
+        root = entry.root
+        compiler = self._compiler(entry, bundle.files)
         progress(20, "compiling")
         standards = [options["pdf_standard"]] if options["pdf_standard"] else []
         before = _rss()
@@ -284,6 +298,32 @@ class TypstRenderer:
             self._account_growth(_rss() - before)
         progress(90, "checking output")
         return self._result(output, fmt, options, limits, progress)
+
+    def _compiler(self, entry: _Root, files: Mapping[str, bytes]) -> Any:
+        """The compiler for a root (made on its first render): the shared fonts, or, for a
+        bundle with font files, those plus the system's."""
+        import typst
+
+        packages = self.settings.typst_package_path or str(entry.packages)
+        key = (packages, *self.settings.font_dirs)
+        with self._lock:
+            compiler = entry.compilers.get(key)
+        if compiler is not None:
+            return compiler
+        has_fonts = any(name.lower().endswith(FONT_SUFFIXES) for name in files)
+        fonts = (
+            typst.Fonts(font_paths=[str(entry.root), *self.settings.font_dirs])
+            if has_fonts
+            else self._shared_fonts()
+        )
+        compiler = typst.Compiler(
+            root=str(entry.root),
+            font_paths=fonts,
+            package_path=packages,
+            package_cache_path=str(entry.packages),
+        )
+        with self._lock:
+            return entry.compilers.setdefault(key, compiler)
 
     def _account_growth(self, grown: int) -> None:
         """Add one compile's growth of the process; clear the cache once it passes the limit."""

@@ -40,4 +40,18 @@ def open_store(url: str) -> Store:
     )
 
 
-__all__ = ["DEFAULT_DATABASE_URL", "Store", "open_store"]
+def survives_power_loss(url: str) -> bool:
+    """Whether the store a URL names makes every commit durable across power loss: SQLite with
+    ``synchronous=FULL`` and PostgreSQL (which fsyncs its commits unless its own settings say
+    otherwise) do; SQLite's default ``NORMAL`` and memory do not. Worker children store
+    documents with the same durability (see docs/documents.md)."""
+    parts = urlsplit(url)
+    if parts.scheme in ("postgresql", "postgres"):
+        return True
+    if parts.scheme == "sqlite":
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        return query.get("synchronous", "NORMAL").upper() == "FULL"
+    return False
+
+
+__all__ = ["DEFAULT_DATABASE_URL", "Store", "open_store", "survives_power_loss"]

@@ -268,8 +268,7 @@ class Supervisor:
                 self._note_progress(msg[2])
                 for reply in msg[1]:
                     self._on_done(child, reply)
-                if not child.assigned:
-                    self._maybe_recycle(child)
+                self._maybe_recycle(child)
             elif kind == "fatal":
                 self._fatal = f"worker child could not start: {msg[1]}"
 
@@ -296,6 +295,12 @@ class Supervisor:
             self._add_outcome(retry.failure(job_id, attempt, job.max_attempts, err, utcnow()))
 
     def _maybe_recycle(self, child: _Child) -> None:
+        """Retire a child past its job count or memory ceiling: it gets no more jobs, and is
+        replaced once it has finished those it holds."""
+        if child.retiring:
+            if not child.assigned:
+                self._replace(child)
+            return
         cfg = self.config
         if cfg.max_jobs_per_child and child.jobs_done >= cfg.max_jobs_per_child:
             child.retiring = True
@@ -314,7 +319,7 @@ class Supervisor:
                     cfg.max_memory_mb,
                 )
                 child.retiring = True
-        if child.retiring:
+        if child.retiring and not child.assigned:
             self._replace(child)
 
     def _reap(self) -> None:
@@ -361,7 +366,9 @@ class Supervisor:
             self._timers(now)
         self._enforce_deadlines(now)
         woke = fd is not None and fd in ready
-        if self._capacity() > 0 and not self._draining:
+        # After a full claim the supervisor claims again as soon as it has room: it needs no
+        # hint that work arrived until a claim comes back short.
+        if not self._claim_again and self._capacity() > 0 and not self._draining:
             try:
                 woke = self.listener.poll() or woke
             except Exception:  # noqa: BLE001 - a broken listener only costs latency
@@ -398,8 +405,10 @@ class Supervisor:
             if self._claim_again and self._should_claim(False, now):
                 return 0.0
             timeout = min(timeout, max(0.0, self._next_poll - time.monotonic()))
-            if self.listener.fileno() is None:
+            if self.listener.fileno() is None and not self._claim_again:
                 timeout = min(timeout, self.listener.poll_interval_s)
+            if self._claim_again and self._db_retry_at > now:
+                timeout = min(timeout, self._db_retry_at - now)
         if any(c.assigned for c in self._children):
             timeout = min(timeout, self.config.cancel_poll_s, self._next_deadline_in())
         if self._draining:
@@ -510,18 +519,32 @@ class Supervisor:
         self._writing = (self._write_io.submit(write), batch)
         self._writing[0].add_done_callback(self._wake)
 
+    def _depth(self) -> int:
+        """Jobs sent one at a time a child may hold: its current one, plus the next one while
+        jobs are short enough for the node to prefetch at least one per child anyway."""
+        short = self._ewma_ms < PREFETCH_BUDGET_MS
+        return 2 if short and self._prefetch_target() >= self.config.concurrency else 1
+
     def _dispatch(self) -> None:
         chunk = self._chunk()
+        depth = self._depth()
         for child in self._children:
             if not self._buffer:
                 return
             if not child.ready or child.retiring:
                 continue
-            # Slow jobs: one at a time, so no job waits behind another in a child. Fast jobs:
-            # top up to two chunks, so the child always has the next one at hand.
-            if (chunk == 1 and child.assigned) or len(child.assigned) > chunk:
+            # Slow jobs: one at a time, so no job waits behind another in a child. Short jobs:
+            # the next one waits in the child's pipe, so the child starts it the moment it is
+            # done with the last, without waiting for this loop. Fast jobs: top up to two
+            # chunks, so the child always has the next one at hand.
+            if (chunk == 1 and len(child.assigned) >= depth) or len(child.assigned) > chunk:
                 continue
             room = 1 if chunk == 1 else 2 * chunk - len(child.assigned)
+            if self.config.max_jobs_per_child:  # never more than a child has left to run
+                left = self.config.max_jobs_per_child - child.jobs_done - len(child.assigned)
+                room = min(room, left)
+                if room <= 0:
+                    continue
             runs = [_Running(self._buffer.popleft()) for _ in range(min(room, len(self._buffer)))]
             payload = [
                 (r.job.id, r.job.attempt, r.job.max_attempts, r.job.queue, r.job.task, r.job.args)
