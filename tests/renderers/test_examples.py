@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
 import pytest
 
@@ -47,6 +49,25 @@ def test_invoice_through_chromium() -> None:
     assert_valid_pdf(content)
     text = pdf_text(content)
     assert data["customer"]["name"] in text and "€9,784.80" in text
+
+
+@requires_chromium
+def test_chromium_leaves_no_event_loop_in_the_rendering_thread() -> None:
+    """After a Chromium render (and after closing the browser), the thread that rendered can
+    still run asyncio code: a task in the same worker child may call ``asyncio.run``."""
+    code = (
+        "import asyncio\n"
+        "from pressroom.renderers.base import RenderRequest, TemplateBundle\n"
+        "from pressroom.renderers.registry import get_renderer\n"
+        "engine = get_renderer('chromium')\n"
+        "bundle = TemplateBundle('chromium', 'index.html', {'index.html': b'<p>{{ x }}</p>'})\n"
+        "assert engine.render(RenderRequest(bundle, {'x': 'one'}, 'pdf')).content[:4] == b'%PDF'\n"
+        "assert asyncio.run(asyncio.sleep(0, 'ran')) == 'ran'\n"
+        "assert engine.render(RenderRequest(bundle, {'x': 'two'}, 'pdf')).content[:4] == b'%PDF'\n"
+        "engine.close()\n"
+        "assert asyncio.run(asyncio.sleep(0, 'ran')) == 'ran'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 def test_report_typst_with_contents_and_chart() -> None:

@@ -2,8 +2,9 @@
 
 It takes the same templates and options as ``html`` and is much faster on long documents. The
 browser (Debian's ``/usr/bin/chromium`` or ``PRESSROOM_CHROMIUM_PATH``; Playwright's own browser
-downloads are not used) is started once per process, driven through Playwright's sync API, and
-recycled after ``chromium_recycle_after`` renders or when it dies.
+downloads are not used) is started once per process, driven through Playwright's sync API from a
+thread of its own (so the rendering thread keeps no Playwright event loop), and recycled after
+``chromium_recycle_after`` renders or when it dies.
 
 Isolation: JavaScript is off unless the ``javascript`` option turns it on; each render gets a new
 browser context; the document is served from the bundle origin and every request is intercepted
@@ -22,7 +23,9 @@ import contextlib
 import io
 import re
 import threading
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from pressroom.renderers.base import (
     OptionSpec,
@@ -70,6 +73,7 @@ CHROMIUM_OPTIONS: dict[str, OptionSpec] = {
     "timeout_s": OptionSpec(float, 60.0, "time allowed to load the page", minimum=1, maximum=600),
 }
 
+T = TypeVar("T")
 _MAIN_DOCUMENT = "__pressroom_main__.html"
 _HEAD = re.compile(r"<head[^>]*>", re.IGNORECASE)
 
@@ -87,22 +91,30 @@ def _with_style(html_text: str, css: str | None) -> str:
 class _Browser:
     """The process's one warm browser, shared by every ChromiumRenderer in it.
 
-    Playwright's sync API allows one driver per thread, so the driver and the browser belong
-    to the process, not to a renderer (renderers with different settings share them).
+    Playwright's sync API runs an asyncio event loop in the thread that starts it and must be
+    driven from that thread, so the driver and the browser live on a thread of their own: every
+    call goes through :meth:`call`. The thread that renders stays free of Playwright's loop, so
+    a task that calls ``asyncio.run`` after a Chromium render in the same worker child works.
     """
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()
+        self.lock = threading.Lock()
         self.playwright: Any = None
         self.browser: Any = None
         self.executable: str | None = None
         self.renders = 0
-        self.owner: int | None = None
+        self._thread: ThreadPoolExecutor | None = None
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the browser's thread (started on first use) and return its result."""
+        with self.lock:
+            if self._thread is None:
+                self._thread = ThreadPoolExecutor(1, thread_name_prefix="pressroom-chromium")
+            future = self._thread.submit(fn)
+        return future.result()
 
     def get(self, executable: str, recycle_after: int) -> Any:
-        """A connected browser, started or recycled as needed; call with ``lock`` held."""
-        if self.owner is not None and self.owner != threading.get_ident():
-            raise RuntimeError("the chromium engine must be used from the thread that started it")
+        """A connected browser, started or recycled as needed; on the browser's thread only."""
         if self.browser is not None and (
             not self.browser.is_connected()
             or self.renders >= max(1, recycle_after)
@@ -114,7 +126,6 @@ class _Browser:
                 from playwright.sync_api import sync_playwright
 
                 self.playwright = sync_playwright().start()
-                self.owner = threading.get_ident()
             self.browser = self.playwright.chromium.launch(
                 executable_path=executable,
                 headless=True,
@@ -127,21 +138,27 @@ class _Browser:
         return self.browser
 
     def close_browser(self) -> None:
-        """Close the browser; the driver stays for the next launch."""
+        """Close the browser; the driver stays for the next launch (on the browser's thread)."""
         browser, self.browser = self.browser, None
         if browser is not None:
             with contextlib.suppress(Exception):  # a dead browser cannot be closed twice
                 browser.close()
 
     def close(self) -> None:
-        """Close the browser and stop the Playwright driver."""
-        with self.lock:
+        """Close the browser, stop the Playwright driver and end the browser's thread."""
+
+        def stop() -> None:
             self.close_browser()
             playwright, self.playwright = self.playwright, None
             if playwright is not None:
                 with contextlib.suppress(Exception):  # stopping a dead driver may fail
                     playwright.stop()
-            self.owner = None
+
+        with self.lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.submit(stop).result()
+            thread.shutdown(wait=True)
 
 
 _BROWSER = _Browser()
@@ -201,10 +218,14 @@ class ChromiumRenderer:
                 "chromium); use the 'html' engine instead",
                 engine=self.name,
             )
-        with _BROWSER.lock:
-            browser = _BROWSER.get(executable, self.settings.chromium_recycle_after)
-            progress(20, "loading page")
-            pdf = self._print(browser, document, policy, options, limits.max_pages, progress)
+        progress(20, "loading page")
+        recycle_after = self.settings.chromium_recycle_after
+
+        def print_pdf() -> bytes:
+            browser = _BROWSER.get(executable, recycle_after)
+            return self._print(browser, document, policy, options, limits.max_pages, progress)
+
+        pdf = _BROWSER.call(print_pdf)
         pages = _count_pages(pdf)
         check_pages(self.name, pages, limits)
         metadata = apply_metadata(options)
