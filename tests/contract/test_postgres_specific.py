@@ -1,4 +1,5 @@
-"""PostgreSQL-only checks: the claim's query plan, and surviving connections the server kills."""
+"""PostgreSQL-only checks: the claim's and the finish's query plans, and surviving connections
+the server kills."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from pressroom.core.models import ClaimParams, JobStatus, NewJob
 from pressroom.store._common import load_queries
@@ -19,7 +21,8 @@ from tests.conftest import truncate_postgres
 pytestmark = pytest.mark.postgres
 
 T0 = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
-CLAIM_ONE = load_queries("pressroom.store", "postgres_queries.sql")["job_claim_one"]
+QUERIES = load_queries("pressroom.store", "postgres_queries.sql")
+CLAIM_ONE = QUERIES["job_claim_one"]
 CLAIM_PARAMS = {
     "queue": "default",
     "limit": 10,
@@ -86,6 +89,32 @@ def test_single_queue_claim_walks_the_claim_index_without_sorting(
         _assert_index_walk(row[0][0]["Plan"])
     got = pg_store.job_claim(ClaimParams("w1", ("default",), 10, 30, now=T0))
     assert [j.priority for j in got] == [2] * 10
+
+
+def test_prepared_finish_plan_walks_the_primary_key(pg_store: PostgresStore, pg_url: str) -> None:
+    """With 20,000 jobs, the generic plan of the (prepared) finish reads rows by primary key."""
+    pg_store.job_insert_many([NewJob(task="t")] * 20_000, now=T0)
+    held = pg_store.job_claim(ClaimParams("w1", ("default",), 64, 30, now=T0))
+    numbered = QUERIES["job_finish"]
+    for i, name in enumerate(("ids", "outcomes", "now"), 1):
+        numbered = re.sub(rf"%\({name}\)[sb]", f"${i}", numbered)
+    assert not re.search(r"%\(\w+\)[sb]", numbered)
+    ids = [j.id for j in held]
+    outcomes = "{" + ",".join(f'"{j.id}:1": {{"s": "succeeded"}}' for j in held) + "}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("ANALYZE pressroom_jobs")
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        conn.execute("PREPARE finish(text[], text, timestamptz) AS " + numbered)
+        explain = sql.SQL("EXPLAIN (FORMAT JSON) EXECUTE finish({}, {}, NULL)")
+        row = conn.execute(explain.format(sql.Literal(ids), sql.Literal(outcomes))).fetchone()
+    assert row is not None
+    nodes = _nodes(row[0][0]["Plan"])
+    scans = [
+        n for n in nodes if n.get("Relation Name") == "pressroom_jobs" and "Scan" in n["Node Type"]
+    ]
+    assert [(n["Node Type"], n.get("Index Name")) for n in scans] == [
+        ("Index Scan", "pressroom_jobs_pkey")
+    ], row[0]
 
 
 def test_store_survives_terminated_connections(pg_store: PostgresStore, pg_url: str) -> None:

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psutil
+import psycopg
+import pytest
 
 from pressroom.core.models import EventKind, JobFilter, JobStatus
 from pressroom.service import Pressroom
@@ -227,6 +229,38 @@ def test_four_nodes_under_load_never_fail_on_locks(
     logs = "".join(p.read_text() for p in tmp_path.glob("worker-*.log"))
     assert "locked" not in logs.lower()
     assert "Traceback" not in logs
+
+
+@pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
+def test_jobs_run_while_a_heartbeat_is_stuck_in_the_database(
+    service: Pressroom, start_worker: StartWorker, store_url: str
+) -> None:
+    """Heartbeats and maintenance run off the supervisor's loop: while they wait on a lock in
+    the database (a SHARE lock on the worker table holds up the heartbeat's worker-row refresh
+    and maintenance's prune of silent workers), the node still claims, runs and finishes jobs."""
+    start_worker("-c", "1", "--lease", "3")
+    wait_until(service.workers)
+    stuck = (
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        " AND datname = current_database() AND query LIKE '%pressroom_workers%'"
+    )
+    with (
+        psycopg.connect(store_url, autocommit=True) as lock,
+        psycopg.connect(store_url, autocommit=True) as probe,
+        lock.transaction(),
+    ):
+        lock.execute("LOCK TABLE pressroom_workers IN SHARE MODE")
+        wait_until(lambda: _one(probe, stuck) > 0, message="a write of a worker row waits")
+        jobs = [service.submit("test.hang", {"seconds": 0})[0] for _ in range(5)]
+        for job in jobs:
+            assert finished(service, job.id, timeout=10).status == JobStatus.SUCCEEDED
+        assert _one(probe, stuck) > 0
+
+
+def _one(conn: psycopg.Connection[tuple[int]], query: str) -> int:
+    row = conn.execute(query).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def test_worker_refuses_outdated_schema(tmp_path: Path) -> None:

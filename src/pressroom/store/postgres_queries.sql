@@ -300,6 +300,7 @@ ORDER BY id
 FOR UPDATE SKIP LOCKED
 
 -- name: held_by_worker
+-- Walks pressroom_jobs_running (running jobs of every worker; a few per child).
 SELECT id, attempt, max_attempts, cancel_requested, coalesce(%(now)s::timestamptz, now())
 FROM pressroom_jobs
 WHERE status = 'running' AND worker_id = %(worker_id)s

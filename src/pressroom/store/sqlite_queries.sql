@@ -110,6 +110,7 @@ SELECT id, attempt, max_attempts, cancel_requested FROM jobs
 WHERE status = 'running' AND lease_expires_at < ?
 
 -- name: held_by_worker
+-- Walks jobs_running (running jobs of every worker; a few per child).
 SELECT id, attempt, max_attempts, cancel_requested FROM jobs
 WHERE status = 'running' AND worker_id = ?
 

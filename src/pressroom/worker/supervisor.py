@@ -20,6 +20,7 @@ import socket
 import sys
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -102,6 +103,7 @@ class Supervisor:
         self._next_poll = 0.0
         self._next_heartbeat = 0.0
         self._next_cancel_poll = 0.0
+        self._next_upkeep = 0.0
         self._db_retry_at = 0.0
         self._db_backoff = 0.1
         self._ewma_ms = 1000.0
@@ -109,8 +111,12 @@ class Supervisor:
         self.completed = 0
         self._claim_io = ThreadPoolExecutor(1, thread_name_prefix="pressroom-claim")
         self._write_io = ThreadPoolExecutor(1, thread_name_prefix="pressroom-write")
+        self._beat_io = ThreadPoolExecutor(1, thread_name_prefix="pressroom-beat")
+        self._upkeep_io = ThreadPoolExecutor(1, thread_name_prefix="pressroom-upkeep")
         self._claiming: tuple[Future[list[Job]], int] | None = None
         self._writing: tuple[Future[list[bool]], list[Outcome]] | None = None
+        self._beating: Future[Callable[[], None]] | None = None
+        self._upkeep: Future[float] | None = None
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         os.set_blocking(self._wake_r, False)
@@ -153,7 +159,7 @@ class Supervisor:
             promote_every_s=self.config.promote_every_s,
         )
         self._started_at = utcnow()
-        self._upsert_worker()
+        self.store.worker_upsert(self._worker_info())
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
         for _ in range(self.config.concurrency):
@@ -184,8 +190,8 @@ class Supervisor:
         return self._stop_now or not busy or time.monotonic() >= self._drain_deadline
 
     def _shutdown(self) -> None:
-        self._claim_io.shutdown(wait=True)
-        self._write_io.shutdown(wait=True)
+        for io in (self._claim_io, self._write_io, self._beat_io, self._upkeep_io):
+            io.shutdown(wait=True)
         self._collect()
         for child in self._children:
             while child.assigned:
@@ -345,19 +351,34 @@ class Supervisor:
         for child in self._children:
             objects.append(child.conn)
             objects.append(child.proc.sentinel)
-        fd = self.listener.fileno()
+        # The hint socket is waited on only while a hint could start a claim: at capacity its
+        # pending notifications would otherwise wake every turn at once.
+        listening = self._capacity() > 0 and not self._draining
+        hint_fd = self.listener.fileno()
+        fd = hint_fd if listening else None
         if fd is not None:
             objects.append(fd)
-        timeout = self._wait_timeout()
-        ready = wait(objects, timeout)
+        ready = wait(objects, self._wait_timeout())
         if self._wake_r in ready:
             with contextlib.suppress(BlockingIOError):
                 os.read(self._wake_r, 512)
+        # The idle path first: a finished claim's jobs go to the children, and a hint starts a
+        # claim, before the children's pipes, timers and deadlines are seen to.
+        self._collect()
+        self._dispatch()
+        now = time.monotonic()
+        if hint_fd is not None:
+            woke = fd is not None and fd in ready and self._hint()
+        else:
+            # A polled listener (SQLite's data_version) costs a query per look; after a full
+            # claim the supervisor claims again as soon as it has room, so it needs no hint
+            # that work arrived until a claim comes back short.
+            woke = listening and not self._claim_again and self._hint()
+        if woke and self._should_claim(True, now):
+            self._claim(now)
         for child in list(self._children):
             self._read(child)
         self._reap()
-        self._dispatch()
-        self._collect()
         self._dispatch()
         now = time.monotonic()
         if now >= self._db_retry_at:
@@ -365,23 +386,23 @@ class Supervisor:
                 self._write_async()
             self._timers(now)
         self._enforce_deadlines(now)
-        woke = fd is not None and fd in ready
-        # After a full claim the supervisor claims again as soon as it has room: it needs no
-        # hint that work arrived until a claim comes back short.
-        if not self._claim_again and self._capacity() > 0 and not self._draining:
-            try:
-                woke = self.listener.poll() or woke
-            except Exception:  # noqa: BLE001 - a broken listener only costs latency
-                woke = True
         self._dispatch()
         if self._should_claim(woke, now):
             self._claim(now)
-            self._dispatch()
+
+    def _hint(self) -> bool:
+        """Whether the store hinted at new work (or its listener is down, which counts as one)."""
+        try:
+            return self.listener.poll()
+        except Exception:  # noqa: BLE001 - a broken listener only costs latency
+            return True
 
     def _in_flight(self) -> bool:
         return bool(self._buffer) or any(c.assigned for c in self._children)
 
     def _busy_io(self) -> bool:
+        """A claim or write in flight (heartbeats and maintenance are awaited at shutdown: they
+        recur while running jobs drain, so waiting for a gap between them could wait forever)."""
         return self._claiming is not None or self._writing is not None
 
     def _flush_due(self, now: float) -> bool:
@@ -398,13 +419,15 @@ class Supervisor:
 
     def _wait_timeout(self) -> float:
         now = time.monotonic()
-        timeout = max(0.0, self._next_heartbeat - now)
+        timeout = 0.25
+        if self._beating is None:
+            timeout = max(0.0, max(self._next_heartbeat, self._db_retry_at) - now)
         if self._outcomes and self._writing is None and now >= self._db_retry_at:
             timeout = min(timeout, max(0.0, self._outcomes_since + FLUSH_DELAY_S - now))
         if self._capacity() > 0 and not self._draining:
             if self._claim_again and self._should_claim(False, now):
                 return 0.0
-            timeout = min(timeout, max(0.0, self._next_poll - time.monotonic()))
+            timeout = min(timeout, max(0.0, max(self._next_poll, self._db_retry_at) - now))
             if self.listener.fileno() is None and not self._claim_again:
                 timeout = min(timeout, self.listener.poll_interval_s)
             if self._claim_again and self._db_retry_at > now:
@@ -467,7 +490,21 @@ class Supervisor:
             os.write(self._wake_w, b"x")
 
     def _collect(self) -> None:
-        """Take the results of finished claim and write calls."""
+        """Take the results of finished claim, write, heartbeat and maintenance calls."""
+        if self._beating is not None and self._beating.done():
+            beat, self._beating = self._beating, None
+            try:
+                apply = beat.result()
+            except Exception as exc:  # noqa: BLE001 - retried when next due
+                self._db_failed("heartbeat", exc)
+            else:
+                self._db_ok()
+                apply()
+        if self._upkeep is not None and self._upkeep.done():
+            upkeep, self._upkeep = self._upkeep, None
+            self._next_upkeep = time.monotonic()
+            with contextlib.suppress(Exception):  # each duty logs and retries its own failures
+                self._next_upkeep += upkeep.result()
         if self._claiming is not None and self._claiming[0].done():
             claimed, want = self._claiming
             self._claiming = None
@@ -608,52 +645,71 @@ class Supervisor:
         self._db_backoff = 0.1
 
     def _timers(self, now: float) -> None:
-        try:
-            if now >= self._next_heartbeat:
+        """Start a due heartbeat or cancellation poll, and due maintenance, each in its thread
+        (one call of each kind at a time); :meth:`_collect` applies their replies here."""
+        beat = now >= self._next_heartbeat
+        poll = now >= self._next_cancel_poll
+        if self._beating is None and (beat or poll):
+            if beat:
                 self._next_heartbeat = now + self.config.heartbeat_s
-                self._heartbeat()
-            if now >= self._next_cancel_poll:
+            if poll:
                 self._next_cancel_poll = now + self.config.cancel_poll_s
-                self._poll_cancellations()
-            if self.config.maintenance and not self._draining:
-                self.maintenance.run_due()
-        except Exception:  # noqa: BLE001 - retried at the next turn
-            self._db_failed("heartbeat")
-            return
+            # Snapshots taken here: every job held now is in ``held``. A job claimed while the
+            # call is in flight has a fresh lease from its claim; one finished meanwhile is
+            # extended once more, which its finish has already made moot.
+            held = self._held() if beat else None
+            info = self._worker_info() if beat else None
+            ids = [] if beat else self._cancel_ids()
+            self._beating = self._beat_io.submit(self._beat, held, info, ids)
+            self._beating.add_done_callback(self._wake)
+        if (
+            self.config.maintenance
+            and not self._draining
+            and self._upkeep is None
+            and now >= self._next_upkeep
+        ):
+            self._upkeep = self._upkeep_io.submit(self.maintenance.run_due)
+            self._upkeep.add_done_callback(self._wake)
         if self._draining:
             self._release_buffer()
 
-    def _heartbeat(self) -> None:
-        held = self._held()
+    def _beat(
+        self, held: list[tuple[str, int]] | None, info: WorkerInfo | None, ids: Sequence[str]
+    ) -> Callable[[], None]:
+        """In the heartbeat thread: extend the leases of ``held`` and refresh the worker row
+        (a heartbeat, which also reports cancellations), or poll ``ids`` for cancellations.
+        Returns what the main loop then does with the reply."""
+        if held is None or info is None:
+            wanted = self.store.job_cancel_requested(ids) if ids else set()
+            return lambda: self._start_cancel(wanted) if wanted else None
         reply = self.store.job_heartbeat(self.id, held, self.config.lease_s)
-        self._upsert_worker()
-        for job_id in reply.lost:
-            self._drop_lost(job_id)
-        if reply.cancel_requested:
-            self._start_cancel(reply.cancel_requested)
+        self.store.worker_upsert(info)
+        lost = {(job_id, attempt) for job_id, attempt in held if job_id in reply.lost}
 
-    def _upsert_worker(self) -> None:
+        def apply() -> None:
+            if lost:
+                self._drop_lost(lost)
+            if reply.cancel_requested:
+                self._start_cancel(reply.cancel_requested)
+
+        return apply
+
+    def _worker_info(self) -> WorkerInfo:
         running = tuple(r.job.id for c in self._children for r in c.assigned)
-        self.store.worker_upsert(
-            WorkerInfo(
-                self.id,
-                socket.gethostname(),
-                os.getpid(),
-                self.config.queues,
-                self.config.concurrency,
-                self._started_at,
-                utcnow(),
-                running,
-            )
+        return WorkerInfo(
+            self.id,
+            socket.gethostname(),
+            os.getpid(),
+            self.config.queues,
+            self.config.concurrency,
+            self._started_at,
+            utcnow(),
+            running,
         )
 
-    def _poll_cancellations(self) -> None:
+    def _cancel_ids(self) -> list[str]:
         ids = [r.job.id for c in self._children for r in c.assigned]
-        ids += [j.id for j in self._buffer]
-        if ids:
-            wanted = self.store.job_cancel_requested(ids)
-            if wanted:
-                self._start_cancel(wanted)
+        return ids + [j.id for j in self._buffer]
 
     def _start_cancel(self, job_ids: frozenset[str] | set[str]) -> None:
         for job in [j for j in self._buffer if j.id in job_ids]:
@@ -664,16 +720,20 @@ class Supervisor:
                 if run.job.id in job_ids:
                     run.cancel_wanted = True
 
-    def _drop_lost(self, job_id: str) -> None:
-        self._buffer = deque(j for j in self._buffer if j.id != job_id)
+    def _drop_lost(self, lost: set[tuple[str, int]]) -> None:
+        """Forget the (job, attempt) runs the store no longer leases to this node."""
         for child in list(self._children):
             cur = child.current()
-            if cur is not None and child.assigned[cur[0]].job.id == job_id:
-                log.warning("job %s was rescued elsewhere; stopping its stale run", job_id)
+            job = child.assigned[cur[0]].job if cur is not None else None
+            if job is not None and (job.id, job.attempt) in lost:
+                log.warning("job %s was rescued elsewhere; stopping its stale run", job.id)
                 self._end_current(child, None)
                 self._replace(child)
             else:
-                child.assigned = deque(r for r in child.assigned if r.job.id != job_id)
+                child.assigned = deque(
+                    r for r in child.assigned if (r.job.id, r.job.attempt) not in lost
+                )
+        self._buffer = deque(j for j in self._buffer if (j.id, j.attempt) not in lost)
 
     def _enforce_deadlines(self, now: float) -> None:
         for child in list(self._children):
