@@ -152,3 +152,24 @@ def test_chart_text_is_escaped() -> None:
     """Labels from data cannot inject markup into a chart."""
     out = fill("{{ bar_chart({'<script>': 1}) }}")
     assert "<script>" not in out and "&lt;script&gt;" in out
+
+
+def test_templates_compiled_from_strings_are_reused_and_still_sandboxed() -> None:
+    """The same text compiles once per environment (docxtpl compiles every part on each
+    render); a reused template still renders fresh data and still refuses unsafe attributes,
+    and a syntax error is raised on every attempt, never cached."""
+    from jinja2.exceptions import SecurityError, TemplateSyntaxError
+
+    env = make_environment(
+        TemplateBundle.inline("html", "x", {}), autoescape=True, limits=RenderLimits()
+    )
+    first = env.from_string("<p>{{ name }}</p>")
+    assert env.from_string("<p>{{ name }}</p>") is first
+    assert env.from_string("<p>{{ other }}</p>") is not first
+    assert first.render(name="a") == "<p>a</p>" and first.render(name="<b>") == "<p>&lt;b&gt;</p>"
+    unsafe = "{{ cycler.__init__.__globals__ }}"
+    for _ in range(2):
+        with pytest.raises(SecurityError):
+            env.from_string(unsafe).render()
+        with pytest.raises(TemplateSyntaxError):
+            env.from_string("{% if %}")
