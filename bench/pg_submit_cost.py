@@ -21,6 +21,7 @@ import time
 import psycopg
 
 from pressroom.core.ids import new_id
+from pressroom.core.tasks import load_task_modules
 from pressroom.service import Pressroom
 from pressroom.store import open_store
 from pressroom.store.postgres import _Q
@@ -86,6 +87,7 @@ def main() -> None:
                     timings[name].append((time.perf_counter() - started) / args.calls * 1e6)
         for name, values in timings.items():
             print(f"{name:28} {statistics.median(values):6.0f} us per call (median of rounds)")
+        load_task_modules([])
         store = open_store(url)
         service = Pressroom(store)
         for _ in range(100):
