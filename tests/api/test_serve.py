@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 import psutil
@@ -33,6 +34,19 @@ def _env(tmp_path: Path) -> dict[str, str]:
     }
 
 
+def _start_serve(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str, BinaryIO]:
+    """Migrate a fresh database, then start ``serve`` on a free port with one embedded worker
+    and ``extra`` flags; returns the process, its base URL and its log (the caller closes)."""
+    env = _env(tmp_path)
+    migrate = [sys.executable, "-m", "pressroom", "migrate"]
+    subprocess.run(migrate, env=env, check=True, capture_output=True)
+    port = free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    args = [sys.executable, "-m", "pressroom", "serve", "--port", str(port), "--workers", "1"]
+    proc = subprocess.Popen([*args, *extra], env=env, stdout=log, stderr=subprocess.STDOUT)
+    return proc, f"http://127.0.0.1:{port}", log
+
+
 def _up(base: str) -> bool:
     try:
         return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
@@ -51,14 +65,7 @@ def _follow(base: str, job: dict[str, object]) -> list[str]:
 def test_serve_runs_jobs_streams_events_and_drains_on_sigterm(tmp_path: Path) -> None:
     """serve accepts jobs, its embedded workers run them, SSE ends at success, the document
     downloads, and SIGTERM stops the API and the workers with exit code 0."""
-    env = _env(tmp_path)
-    migrate = [sys.executable, "-m", "pressroom", "migrate"]
-    subprocess.run(migrate, env=env, check=True, capture_output=True)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "serve.log").open("wb")
-    args = [sys.executable, "-m", "pressroom", "serve", "--port", str(port), "--workers", "1"]
-    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc, base, log = _start_serve(tmp_path)
     try:
         wait_until(lambda: _up(base) or proc.poll() is not None, timeout=60, message="serve up")
         assert proc.poll() is None, (tmp_path / "serve.log").read_text()
@@ -175,15 +182,7 @@ def test_two_api_processes_both_answer_and_sigterm_drains_them_all(tmp_path: Pat
     """With --api-processes 2, both processes accept requests and hold event streams on the one
     port, the embedded worker supervisor runs once, and SIGTERM ends the streams and stops
     every process with exit code 0."""
-    env = _env(tmp_path)
-    migrate = [sys.executable, "-m", "pressroom", "migrate"]
-    subprocess.run(migrate, env=env, check=True, capture_output=True)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "serve.log").open("wb")
-    args = [sys.executable, "-m", "pressroom", "serve", "--port", str(port), "--workers", "1"]
-    args += ["--api-processes", "2", "--grace", "1"]
-    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc, base, log = _start_serve(tmp_path, "--api-processes", "2", "--grace", "1")
     try:
         wait_until(lambda: _up(base) or proc.poll() is not None, timeout=60, message="serve up")
         assert proc.poll() is None, (tmp_path / "serve.log").read_text()
