@@ -78,3 +78,16 @@ def test_cap_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("PRESSROOM_TENANT_QUEUE_CAP", bad)
         with pytest.raises(InvalidInput):
             cap_from_env()
+
+
+def test_api_settings_from_env_names_a_bad_variable() -> None:
+    """A PRESSROOM_API_* value that is not a number is refused with the variable's name."""
+    from pressroom.api import ApiSettings
+
+    assert (
+        ApiSettings.from_env({"PRESSROOM_API_GC_GEN0_THRESHOLD": "5000"}).gc_gen0_threshold == 5000
+    )
+    with pytest.raises(InvalidInput, match="PRESSROOM_API_GC_GEN0_THRESHOLD must be an integer"):
+        ApiSettings.from_env({"PRESSROOM_API_GC_GEN0_THRESHOLD": "abc"})
+    with pytest.raises(InvalidInput, match="PRESSROOM_API_AUTH_CACHE_S must be a number"):
+        ApiSettings.from_env({"PRESSROOM_API_AUTH_CACHE_S": "soon"})

@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pressroom.core.errors import InvalidInput
+
 
 @dataclass(frozen=True)
 class ApiSettings:
@@ -54,8 +56,13 @@ class ApiSettings:
         env = os.environ if env is None else env
         values: dict[str, int | float] = {}
         for name, default in cls().__dict__.items():
-            raw = env.get(f"PRESSROOM_API_{name.upper()}")
+            variable = f"PRESSROOM_API_{name.upper()}"
+            raw = env.get(variable)
             if raw:
                 whole = isinstance(default, int) or (default is None and raw.strip().isdigit())
-                values[name] = int(raw) if whole else float(raw)
+                try:
+                    values[name] = int(raw) if whole else float(raw)
+                except ValueError:
+                    kind = "an integer" if whole else "a number"
+                    raise InvalidInput(f"{variable} must be {kind}, not {raw!r}") from None
         return cls(**values)  # type: ignore[arg-type]

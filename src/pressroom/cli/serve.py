@@ -99,6 +99,7 @@ def serve(
         workers = os.cpu_count() or 1
     if workers < 0:
         raise InvalidInput("--workers cannot be negative")
+    settings = ApiSettings.from_env()  # a bad PRESSROOM_API_* value refuses before anything starts
     service = obj.local()
     keys = service.keys_configured()
     check_bind(host, keys_configured=keys, override=allow_unauthenticated)
@@ -113,7 +114,7 @@ def serve(
     raise_fd_limit()
     api: ApiProcesses | _OneProcess
     if api_processes == 1:
-        api = _OneProcess(make_server(create_app(service, ApiSettings.from_env()), host, port))
+        api = _OneProcess(make_server(create_app(service, settings), host, port))
     else:
         verbose = logging.getLogger().isEnabledFor(logging.DEBUG)
         spec = ApiSpec(obj.database_url, obj.tasks, obj.storage_url, host, port, verbose)
