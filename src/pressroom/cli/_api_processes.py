@@ -9,7 +9,6 @@ supervisor is started once, by ``serve``, whatever the number of API processes.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 import logging
 import multiprocessing
@@ -25,6 +24,7 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
+from pressroom._linux import on_parent_death
 from pressroom.api import ApiSettings, create_app
 from pressroom.api.routes_common import ApiState
 from pressroom.cli.main import Context, setup_logging
@@ -118,9 +118,7 @@ def raise_fd_limit() -> int:
 
 def die_with_parent() -> None:
     """Receive SIGTERM (drain) if the parent process dies without stopping this one."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    on_parent_death(signal.SIGTERM)
 
 
 def shared_socket(host: str, port: int) -> socket.socket:

@@ -9,11 +9,9 @@ cancellation, and recycles it after a number of jobs or above a memory ceiling.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import signal
-import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -21,6 +19,7 @@ from functools import partial
 from multiprocessing.connection import Connection
 from typing import Any
 
+from pressroom._linux import on_parent_death
 from pressroom.core.errors import Cancelled, InvalidInput, Permanent
 from pressroom.core.tasks import JobContext, load_task_modules, registry
 
@@ -37,13 +36,9 @@ so the database loses no stage; a fast job costs two messages instead of one per
 
 
 def _die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to kill this process when the supervisor dies, so no orphan keeps working."""
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except OSError:
-            pass
+    """Ask Linux to kill this process when the supervisor dies, so no orphan keeps working;
+    exit at once if it already has."""
+    on_parent_death(signal.SIGKILL)
     if os.getppid() != parent_pid:
         os._exit(1)
 
