@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import psycopg
@@ -244,12 +246,7 @@ def test_jobs_run_while_a_heartbeat_is_stuck_in_the_database(
         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
         " AND datname = current_database() AND query LIKE '%pressroom_workers%'"
     )
-    with (
-        psycopg.connect(store_url, autocommit=True) as lock,
-        psycopg.connect(store_url, autocommit=True) as probe,
-        lock.transaction(),
-    ):
-        lock.execute("LOCK TABLE pressroom_workers IN SHARE MODE")
+    with _locked(store_url, "pressroom_workers IN SHARE MODE") as probe:
         wait_until(lambda: _one(probe, stuck) > 0, message="a write of a worker row waits")
         jobs = [service.submit("test.hang", {"seconds": 0})[0] for _ in range(5)]
         for job in jobs:
@@ -257,10 +254,49 @@ def test_jobs_run_while_a_heartbeat_is_stuck_in_the_database(
         assert _one(probe, stuck) > 0
 
 
-def _one(conn: psycopg.Connection[tuple[int]], query: str) -> int:
+@pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
+def test_supervisor_idles_while_a_claim_waits_on_the_database(
+    service: Pressroom, start_worker: StartWorker, store_url: str
+) -> None:
+    """A claim held up in the database (the jobs table locked against it) is waited for, not
+    spun on: over a second of that wait past the node's poll interval, the supervisor uses a
+    small fraction of one CPU (its loop spun at 100 % before)."""
+    worker = start_worker("-c", "1")
+    wait_until(service.workers)
+    stuck = (
+        "SELECT coalesce(max(extract(epoch FROM now() - query_start)), 0) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        " AND query LIKE '%FOR UPDATE SKIP LOCKED%'"
+    )
+    proc = psutil.Process(worker.pid)
+    with _locked(store_url, "pressroom_jobs IN EXCLUSIVE MODE") as probe:
+        # From 1.1 s on, the node's next poll (every 1 s) is past due while the claim waits.
+        wait_until(lambda: _one(probe, stuck) > 1.1, message="a claim waits on the lock")
+        cpu, wall = sum(proc.cpu_times()[:2]), time.monotonic()
+        wait_until(lambda: _one(probe, stuck) > 2.3, message="the claim waited 2.3 s")
+        used = (sum(proc.cpu_times()[:2]) - cpu) / (time.monotonic() - wall)
+    assert used < 0.3, f"the supervisor used {used:.0%} of a CPU while its claim waited"
+    job = service.submit("test.hang", {"seconds": 0})[0]
+    assert finished(service, job.id, timeout=10).status == JobStatus.SUCCEEDED
+
+
+@contextlib.contextmanager
+def _locked(store_url: str, table_and_mode: str) -> Iterator[psycopg.Connection[Any]]:
+    """Hold ``LOCK TABLE <table_and_mode>`` in an open transaction; yield a probe connection."""
+    with (
+        psycopg.connect(store_url, autocommit=True) as lock,
+        psycopg.connect(store_url, autocommit=True) as probe,
+        lock.transaction(),
+    ):
+        lock.execute(f"LOCK TABLE {table_and_mode}")
+        yield probe
+
+
+def _one(conn: psycopg.Connection[Any], query: str) -> float:
+    """The number the one-row, one-column ``query`` returns."""
     row = conn.execute(query).fetchone()
     assert row is not None
-    return int(row[0])
+    return float(row[0])
 
 
 def test_worker_refuses_outdated_schema(tmp_path: Path) -> None:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import multiprocessing
 import os
+import select
 import signal
 import socket
 import sys
@@ -23,7 +25,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any
@@ -73,6 +75,16 @@ class _Child:
     assigned: deque[_Running] = field(default_factory=deque)
     jobs_done: int = 0
     rss_checked: float = field(default_factory=time.monotonic)
+    _pipe: Any = None
+
+    def has_message(self) -> bool:
+        """Whether the child's pipe has something to read (a message, or its end), without
+        waiting; one poll object per child, made once (``Connection.poll`` builds a selector
+        on every call)."""
+        if self._pipe is None:
+            self._pipe = select.poll()
+            self._pipe.register(self.conn.fileno(), select.POLLIN)
+        return bool(self._pipe.poll(0))
 
     def current(self) -> tuple[int, float] | None:
         """(index in ``assigned``, start time) of the job the child runs now, if any."""
@@ -100,6 +112,7 @@ class Supervisor:
         self._drain_deadline = 0.0
         self._stop_now = False
         self._claim_again = True
+        self._hinted_while_claiming = False
         self._next_poll = 0.0
         self._next_heartbeat = 0.0
         self._next_cancel_poll = 0.0
@@ -118,6 +131,9 @@ class Supervisor:
         self._beating: Future[Callable[[], None]] | None = None
         self._upkeep: Future[float] | None = None
         self._wake_r, self._wake_w = os.pipe()
+        self._poller = select.poll()
+        self._polled: tuple[int, ...] = ()
+        self._ready: set[int] = set()
         os.set_blocking(self._wake_w, False)
         os.set_blocking(self._wake_r, False)
 
@@ -260,7 +276,7 @@ class Supervisor:
     def _read(self, child: _Child) -> None:
         while True:
             try:
-                if not child.conn.poll():
+                if not child.has_message():
                     return
                 msg = child.conn.recv()
             except (EOFError, OSError):
@@ -330,7 +346,7 @@ class Supervisor:
 
     def _reap(self) -> None:
         for child in list(self._children):
-            if child.proc.is_alive():
+            if child.proc.sentinel not in self._ready or child.proc.is_alive():
                 continue
             self._read(child)
             cur = child.current()
@@ -346,19 +362,29 @@ class Supervisor:
             self._replace(child)
 
     # --- the loop -------------------------------------------------------------------------------
+    def _wait(self, fds: tuple[int, ...], timeout: float) -> set[int]:
+        """The fds that are readable (or hung up), waiting up to ``timeout`` seconds; one poll
+        object, registered again only when the set of fds changes."""
+        if fds != self._polled:
+            self._poller = select.poll()
+            for fd in fds:
+                self._poller.register(fd, select.POLLIN)
+            self._polled = fds
+        return {fd for fd, _ in self._poller.poll(math.ceil(timeout * 1000))}
+
     def _turn(self) -> None:
-        objects: list[Any] = [self._wake_r]
+        fds = [self._wake_r]
         for child in self._children:
-            objects.append(child.conn)
-            objects.append(child.proc.sentinel)
+            fds.append(child.conn.fileno())
+            fds.append(child.proc.sentinel)
         # The hint socket is waited on only while a hint could start a claim: at capacity its
         # pending notifications would otherwise wake every turn at once.
         listening = self._capacity() > 0 and not self._draining
         hint_fd = self.listener.fileno()
         fd = hint_fd if listening else None
         if fd is not None:
-            objects.append(fd)
-        ready = wait(objects, self._wait_timeout())
+            fds.append(fd)
+        ready = self._ready = self._wait(tuple(fds), self._wait_timeout())
         if self._wake_r in ready:
             with contextlib.suppress(BlockingIOError):
                 os.read(self._wake_r, 512)
@@ -374,10 +400,15 @@ class Supervisor:
             # claim the supervisor claims again as soon as it has room, so it needs no hint
             # that work arrived until a claim comes back short.
             woke = listening and not self._claim_again and self._hint()
-        if woke and self._should_claim(True, now):
+        if woke and self._claiming is not None:
+            # The claim in flight may have started before this work was committed: the hint
+            # is kept, and the node claims again when that claim ends.
+            self._hinted_while_claiming = True
+        elif woke and self._should_claim(True, now):
             self._claim(now)
         for child in list(self._children):
-            self._read(child)
+            if child.conn.fileno() in ready:
+                self._read(child)
         self._reap()
         self._dispatch()
         now = time.monotonic()
@@ -424,7 +455,9 @@ class Supervisor:
             timeout = max(0.0, max(self._next_heartbeat, self._db_retry_at) - now)
         if self._outcomes and self._writing is None and now >= self._db_retry_at:
             timeout = min(timeout, max(0.0, self._outcomes_since + FLUSH_DELAY_S - now))
-        if self._capacity() > 0 and not self._draining:
+        if self._capacity() > 0 and not self._draining and self._claiming is None:
+            # A claim in flight wakes the loop when it ends; until then the next poll is not
+            # due (counting it would spin the loop while a slow claim waits for the database).
             if self._claim_again and self._should_claim(False, now):
                 return 0.0
             timeout = min(timeout, max(0.0, max(self._next_poll, self._db_retry_at) - now))
@@ -518,7 +551,8 @@ class Supervisor:
                     self._outcomes_release(jobs)
                 else:
                     self._buffer.extend(jobs)
-                self._claim_again = len(jobs) >= want
+                self._claim_again = len(jobs) >= want or self._hinted_while_claiming
+                self._hinted_while_claiming = False
         if self._writing is not None and self._writing[0].done():
             written, batch = self._writing
             self._writing = None
