@@ -16,12 +16,12 @@ import asyncio
 import contextlib
 import logging
 import os
-import select
 import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from pressroom._fds import readable
 from pressroom.core.models import EventKind, JobEvent, JobStatus
 from pressroom.core.ports import Listener, Store
 
@@ -181,7 +181,7 @@ class EventHub:
             else:
                 timeout = self.backstop_s if fd is not None else listener.poll_interval_s
             fds = [self._wake_r] if fd is None else [self._wake_r, fd]
-            woken = self._wake_r in _readable(fds, timeout)
+            woken = self._wake_r in readable(fds, timeout)
             if woken:
                 os.read(self._wake_r, 4096)
             hinted = listener.poll()
@@ -215,15 +215,6 @@ class EventHub:
             if len(events) < _FETCH_LIMIT:
                 return
             after = events[-1].seq
-
-
-def _readable(fds: list[int], timeout_s: float) -> set[int]:
-    """Which of ``fds`` are readable within ``timeout_s`` (poll, not select: a process holding
-    a thousand streams has descriptors above select's limit of 1024)."""
-    poller = select.poll()
-    for fd in fds:
-        poller.register(fd, select.POLLIN)
-    return {fd for fd, _ in poller.poll(timeout_s * 1000)}
 
 
 def _put(sub: Subscription, item: JobEvent | None) -> None:

@@ -34,7 +34,6 @@ from __future__ import annotations
 import logging
 import random
 import re
-import select
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -47,6 +46,7 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import set_json_dumps
 from psycopg_pool import ConnectionPool, PoolClosed
 
+from pressroom._fds import readable
 from pressroom.core.errors import Conflict, InvalidInput, NotFound, StoreError
 from pressroom.core.ids import new_id
 from pressroom.core.models import (
@@ -160,21 +160,12 @@ def split_url(url: str) -> tuple[str, str, int, int]:
     return conninfo, urlunsplit(parts._replace(netloc=netloc, query=public)), pool_min, pool_max
 
 
-def _readable(fd: int) -> bool:
-    """Whether a socket has something to read (or hung up), without waiting."""
-    if hasattr(select, "poll"):
-        poller = select.poll()
-        poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
-        return bool(poller.poll(0))
-    return bool(select.select([fd], [], [], 0)[0])  # pragma: no cover - Windows
-
-
 def _check(conn: _Conn) -> None:
     """The pool's check: an idle connection with nothing to read is taken as alive; one whose
     socket is readable (an error or a hang-up from the server) gets a real round trip."""
     if conn.closed or conn.broken:
         raise psycopg.OperationalError("connection closed")
-    if _readable(conn.fileno()):
+    if readable([conn.fileno()]):
         ConnectionPool.check_connection(conn)
 
 
@@ -232,7 +223,7 @@ class PostgresListener:
             for _ in range(_DRAIN_ROUNDS):
                 if sum(1 for _ in self._conn.notifies(timeout=0)):
                     heard = True
-                elif not _readable(self._conn.fileno()):
+                elif not readable([self._conn.fileno()]):
                     break
         except psycopg.Error as exc:
             _log.warning("LISTEN connection lost: %s", exc)

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import multiprocessing
 import os
-import select
 import signal
 import socket
 import sys
@@ -32,6 +30,7 @@ from typing import Any
 
 import psutil
 
+from pressroom._fds import readable
 from pressroom.core import retry
 from pressroom.core.errors import SchemaOutOfDate
 from pressroom.core.ids import new_id
@@ -75,16 +74,6 @@ class _Child:
     assigned: deque[_Running] = field(default_factory=deque)
     jobs_done: int = 0
     rss_checked: float = field(default_factory=time.monotonic)
-    _pipe: Any = None
-
-    def has_message(self) -> bool:
-        """Whether the child's pipe has something to read (a message, or its end), without
-        waiting; one poll object per child, made once (``Connection.poll`` builds a selector
-        on every call)."""
-        if self._pipe is None:
-            self._pipe = select.poll()
-            self._pipe.register(self.conn.fileno(), select.POLLIN)
-        return bool(self._pipe.poll(0))
 
     def current(self) -> tuple[int, float] | None:
         """(index in ``assigned``, start time) of the job the child runs now, if any."""
@@ -131,9 +120,6 @@ class Supervisor:
         self._beating: Future[Callable[[], None]] | None = None
         self._upkeep: Future[float] | None = None
         self._wake_r, self._wake_w = os.pipe()
-        self._poller = select.poll()
-        self._polled: tuple[int, ...] = ()
-        self._ready: set[int] = set()
         os.set_blocking(self._wake_w, False)
         os.set_blocking(self._wake_r, False)
 
@@ -276,7 +262,7 @@ class Supervisor:
     def _read(self, child: _Child) -> None:
         while True:
             try:
-                if not child.has_message():
+                if not readable([child.conn.fileno()]):
                     return
                 msg = child.conn.recv()
             except (EOFError, OSError):
@@ -344,9 +330,9 @@ class Supervisor:
         if child.retiring and not child.assigned:
             self._replace(child)
 
-    def _reap(self) -> None:
+    def _reap(self, ready: set[int]) -> None:
         for child in list(self._children):
-            if child.proc.sentinel not in self._ready or child.proc.is_alive():
+            if child.proc.sentinel not in ready or child.proc.is_alive():
                 continue
             self._read(child)
             cur = child.current()
@@ -362,16 +348,6 @@ class Supervisor:
             self._replace(child)
 
     # --- the loop -------------------------------------------------------------------------------
-    def _wait(self, fds: tuple[int, ...], timeout: float) -> set[int]:
-        """The fds that are readable (or hung up), waiting up to ``timeout`` seconds; one poll
-        object, registered again only when the set of fds changes."""
-        if fds != self._polled:
-            self._poller = select.poll()
-            for fd in fds:
-                self._poller.register(fd, select.POLLIN)
-            self._polled = fds
-        return {fd for fd, _ in self._poller.poll(math.ceil(timeout * 1000))}
-
     def _turn(self) -> None:
         fds = [self._wake_r]
         for child in self._children:
@@ -384,7 +360,7 @@ class Supervisor:
         fd = hint_fd if listening else None
         if fd is not None:
             fds.append(fd)
-        ready = self._ready = self._wait(tuple(fds), self._wait_timeout())
+        ready = readable(fds, self._wait_timeout())
         if self._wake_r in ready:
             with contextlib.suppress(BlockingIOError):
                 os.read(self._wake_r, 512)
@@ -409,7 +385,7 @@ class Supervisor:
         for child in list(self._children):
             if child.conn.fileno() in ready:
                 self._read(child)
-        self._reap()
+        self._reap(ready)
         self._dispatch()
         now = time.monotonic()
         if now >= self._db_retry_at:
