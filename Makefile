@@ -44,7 +44,7 @@ $(PEERS_VENV)/.installed: bench/requirements-peers.txt pyproject.toml
 
 bench: $(STAMP) $(PEERS_VENV)/.installed
 	$(PEERS_PY) bench/peers.py --all --runs $(BENCH_RUNS) --json bench/out/peers.json $(BENCH_ARGS)
-	$(BIN)/python bench/depth.py --runs 2 --json bench/out/depth.json
+	$(BIN)/python bench/depth.py --runs 3 --json bench/out/depth.json
 	$(PEERS_PY) bench/report.py bench/out/peers.json --depth bench/out/depth.json -o bench/RESULTS.md
 	$(MAKE) bench-docs
 

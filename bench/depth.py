@@ -3,7 +3,7 @@
 Runs with the project's interpreter (``.venv/bin/python bench/depth.py``). For each depth it
 recreates a database, bulk-inserts that many ``pressroom.noop`` jobs, records the claim query's
 plan, starts ``pressroom worker -c 2`` and measures the rate over the first ``--measure`` jobs
-(first to last ``finished_at``). Writes ``bench/out/depth.json``.
+(first to last ``finished_at``); rounds interleave the depths. Writes ``bench/out/depth.json``.
 """
 
 from __future__ import annotations
@@ -109,27 +109,35 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--depths", default="10000,1000000")
     ap.add_argument("--measure", type=int, default=10_000)
-    ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", type=Path, default=OUT / "depth.json")
     args = ap.parse_args()
-    results: dict[str, Any] = {}
-    for depth in (int(d) for d in args.depths.split(",")):
-        rates, fills, plans = [], [], []
-        for _ in range(args.runs):
+    depths = [int(d) for d in args.depths.split(",")]
+    rates: dict[int, list[float]] = {d: [] for d in depths}
+    fills: dict[int, list[float]] = {d: [] for d in depths}
+    plans: dict[int, list[str]] = {}
+    # Rounds interleave the depths, so that a drift of the machine during the benchmark (a
+    # neighbour's load, a checkpoint) falls on every depth alike rather than on the last one.
+    for _ in range(args.runs):
+        for depth in depths:
             url = recreate()
-            fills.append(fill(url, depth))
-            plans = plan(url)
-            rates.append(drain(url, min(args.measure, depth)))
+            fills[depth].append(fill(url, depth))
+            plans[depth] = plan(url)
+            rates[depth].append(drain(url, min(args.measure, depth)))
             print(
-                f"depth {depth:>9,}: drain {rates[-1]:,.0f} jobs/s (bulk fill {fills[-1]:,.0f}/s)",
+                f"depth {depth:>9,}: drain {rates[depth][-1]:,.0f} jobs/s "
+                f"(bulk fill {fills[depth][-1]:,.0f}/s)",
                 flush=True,
             )
-        results[str(depth)] = {
-            "rates": rates,
-            "median": statistics.median(rates),
-            "fill_rates": fills,
-            "plan": plans,
+    results: dict[str, Any] = {
+        str(depth): {
+            "rates": rates[depth],
+            "median": statistics.median(rates[depth]),
+            "fill_rates": fills[depth],
+            "plan": plans[depth],
         }
+        for depth in depths
+    }
     with psycopg.connect(ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -105,7 +105,7 @@ def render(
         f"## {title}",
         "",
         "Produced by `make bench`: `bench/.venv-peers/bin/python bench/peers.py "
-        f"{argv}`, then `.venv/bin/python bench/depth.py --runs 2`, then this report "
+        f"{argv}`, then `.venv/bin/python bench/depth.py --runs 3`, then this report "
         "(`bench/report.py`). Every system below was measured in the same run, rounds "
         "interleaved; compare ratios within this run only (the machine is shared and noisy).",
         "",
@@ -237,16 +237,16 @@ SECTION_END = "<!-- /section -->"
 
 def kept_sections(old: str) -> str:
     """Sections other benchmarks wrote into the old report ``old`` between
-    ``<!-- section:NAME -->`` and ``<!-- /section -->`` (bench/http_bench.py does), carried
-    over when this report is rewritten."""
+    ``<!-- section:NAME -->`` and ``<!-- /section -->`` (bench/http_bench.py does), each with
+    the notes written after its end marker, carried over when this report is rewritten."""
     out = []
     start = old.find(SECTION_BEGIN)
     while start != -1:
-        end = old.find(SECTION_END, start)
-        if end == -1:
+        if old.find(SECTION_END, start) == -1:
             break
-        out.append(old[start : end + len(SECTION_END)])
-        start = old.find(SECTION_BEGIN, end)
+        following = old.find(SECTION_BEGIN, start + len(SECTION_BEGIN))
+        out.append(old[start : len(old) if following == -1 else following].strip("\n"))
+        start = following
     return "".join(f"\n{block}\n" for block in out)
 
 
