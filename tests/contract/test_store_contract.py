@@ -16,6 +16,7 @@ from pressroom.core.models import (
     JobStatus,
     NewJob,
     Outcome,
+    ProgressUpdate,
     QueueLimits,
     WorkerInfo,
 )
@@ -349,6 +350,36 @@ def test_progress_is_fenced_and_logged(store: Store) -> None:
     assert [e.seq for e in events] == sorted(e.seq for e in events)
     later = store.job_events(job.id, after_seq=events[0].seq)
     assert [e.seq for e in later] == [e.seq for e in events[1:]]
+
+
+def test_finish_writes_progress_first_in_the_same_call(store: Store) -> None:
+    """job_finish records progress updates (fenced, stale ones dropped) before its outcomes,
+    so a finished job's log ends with its last stage and then its status."""
+    store.job_insert_many([NewJob(task="t")] * 3, now=T0)
+    done, running, rescued = claim(store, 3)
+    updates = [
+        ProgressUpdate(done.id, 1, 92, "storing"),
+        ProgressUpdate(running.id, 1, 33.3, None),
+        ProgressUpdate(rescued.id, 2, 50, "stale"),
+    ]
+    applied = store.job_finish([success(done.id, 1, {"n": 1})], progress=updates, now=at(1))
+    assert applied == [True]
+    kinds = [
+        (e.kind, e.data.get("percent"), e.data.get("status")) for e in store.job_events(done.id)
+    ]
+    assert kinds[-2:] == [(EventKind.PROGRESS, 92, None), (EventKind.STATUS, None, "succeeded")]
+    assert store.job_get(done.id).status == JobStatus.SUCCEEDED
+    got = store.job_get(running.id)
+    assert (got.status, got.progress_percent, got.progress_message) == (
+        JobStatus.RUNNING,
+        33.3,
+        None,
+    )
+    assert store.job_events(running.id)[-1].data == {"attempt": 1, "percent": 33.3, "message": None}
+    assert store.job_get(rescued.id).progress_percent == 0
+    assert all(e.kind != EventKind.PROGRESS for e in store.job_events(rescued.id))
+    assert store.job_finish([], progress=[ProgressUpdate(running.id, 1, 60)], now=at(2)) == []
+    assert store.job_get(running.id).progress_percent == 60
 
 
 def test_events_for_many_jobs_in_one_call(store: Store) -> None:

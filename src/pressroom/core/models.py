@@ -193,6 +193,16 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
+class ProgressUpdate:
+    """A running attempt's latest progress, as a worker writes it (fenced by attempt)."""
+
+    job_id: str
+    attempt: int
+    percent: float
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimParams:
     """What a worker asks for when it claims jobs."""
 

@@ -24,6 +24,7 @@ from pressroom.core.models import (
     NewJob,
     NewTemplate,
     Outcome,
+    ProgressUpdate,
     QueueLimits,
     Stats,
     Template,
@@ -111,8 +112,16 @@ class Store(Protocol):
         """Extend the leases of jobs held as (id, attempt); report cancellations and lost jobs."""
         ...
 
-    def job_finish(self, outcomes: Sequence[Outcome], *, now: datetime | None = None) -> list[bool]:
-        """Apply outcomes, each fenced by (id, attempt); False where the attempt is stale."""
+    def job_finish(
+        self,
+        outcomes: Sequence[Outcome],
+        *,
+        progress: Sequence[ProgressUpdate] = (),
+        now: datetime | None = None,
+    ) -> list[bool]:
+        """Record ``progress`` (at most one update per job), then apply ``outcomes``, each
+        fenced by (id, attempt), all in one transaction; one flag per outcome, False where the
+        attempt is stale. A stale progress update is dropped without a word."""
         ...
 
     def job_progress(

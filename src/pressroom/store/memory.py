@@ -30,6 +30,7 @@ from pressroom.core.models import (
     JobStatus,
     NewJob,
     Outcome,
+    ProgressUpdate,
     QueueLimits,
     Stats,
     Template,
@@ -280,11 +281,19 @@ class MemoryStore(MemoryDocuments, MemoryAccess, MemoryWebhooks, MemoryBatches):
                     cancel.add(job_id)
         return HeartbeatReply(frozenset(cancel), frozenset(lost))
 
-    def job_finish(self, outcomes: Sequence[Outcome], *, now: datetime | None = None) -> list[bool]:
-        """Apply outcomes fenced by (id, attempt)."""
+    def job_finish(
+        self,
+        outcomes: Sequence[Outcome],
+        *,
+        progress: Sequence[ProgressUpdate] = (),
+        now: datetime | None = None,
+    ) -> list[bool]:
+        """Record progress, then apply outcomes fenced by (id, attempt)."""
         at = now or utcnow()
         applied = []
         with self._lock:
+            for u in progress:
+                self._progress_locked(u, at)
             for o in outcomes:
                 job = self._fenced(o.job_id, o.attempt)
                 applied.append(job is not None)
@@ -316,17 +325,22 @@ class MemoryStore(MemoryDocuments, MemoryAccess, MemoryWebhooks, MemoryBatches):
         now: datetime | None = None,
     ) -> bool:
         """Record progress of a running attempt."""
-        event = {"attempt": attempt, "percent": percent, "message": message}
         with self._lock:
-            job = self._fenced(job_id, attempt)
-            if job is not None:
-                self._set(
-                    job,
-                    now or utcnow(),
-                    [(EventKind.PROGRESS, event)],
-                    progress_percent=percent,
-                    progress_message=message,
-                )
+            return self._progress_locked(
+                ProgressUpdate(job_id, attempt, percent, message), now or utcnow()
+            )
+
+    def _progress_locked(self, u: ProgressUpdate, at: datetime) -> bool:
+        job = self._fenced(u.job_id, u.attempt)
+        if job is not None:
+            event = {"attempt": u.attempt, "percent": u.percent, "message": u.message}
+            self._set(
+                job,
+                at,
+                [(EventKind.PROGRESS, event)],
+                progress_percent=u.percent,
+                progress_message=u.message,
+            )
         return job is not None
 
     def job_cancel(

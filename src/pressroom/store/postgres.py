@@ -59,6 +59,7 @@ from pressroom.core.models import (
     JobStatus,
     NewJob,
     Outcome,
+    ProgressUpdate,
     QueueLimits,
     Stats,
     WorkerInfo,
@@ -501,11 +502,18 @@ class PostgresStore(PostgresDocuments, PostgresAccess, PostgresWebhooks, Postgre
         cur = conn.execute(_Q["job_finish"], params)
         return {(r[0], r[1]) for r in cur}
 
-    def job_finish(self, outcomes: Sequence[Outcome], *, now: datetime | None = None) -> list[bool]:
-        """Apply outcomes fenced by (id, attempt) in one statement; True where applied (only the
-        first of several outcomes for one attempt can apply, as when applied one by one)."""
+    def job_finish(
+        self,
+        outcomes: Sequence[Outcome],
+        *,
+        progress: Sequence[ProgressUpdate] = (),
+        now: datetime | None = None,
+    ) -> list[bool]:
+        """Record progress, then apply outcomes fenced by (id, attempt), one statement each, in
+        one transaction; True where applied (only the first of several outcomes for one attempt
+        can apply, as when applied one by one)."""
         first = list({(o.job_id, o.attempt): o for o in reversed(outcomes)}.values())[::-1]
-        if not first:
+        if not first and not progress:
             return []
         rows = [
             (
@@ -520,7 +528,13 @@ class PostgresStore(PostgresDocuments, PostgresAccess, PostgresWebhooks, Postgre
             )
             for o in first
         ]
-        applied = self._run(lambda conn: self._apply(conn, rows, now), write=True)
+
+        def op(conn: _Conn) -> set[tuple[str, int]]:
+            if progress:
+                self._progress_in(conn, progress, now)
+            return self._apply(conn, rows, now) if rows else set()
+
+        applied = self._run(op, write=True, tx=bool(progress) and bool(rows))
         sent = {id(o) for o in first}
         return [id(o) in sent and (o.job_id, o.attempt) in applied for o in outcomes]
 
@@ -534,8 +548,16 @@ class PostgresStore(PostgresDocuments, PostgresAccess, PostgresWebhooks, Postgre
         now: datetime | None = None,
     ) -> bool:
         """Record progress of a running attempt."""
-        params = {"id": job_id, "attempt": attempt, "message": message, "now": now}
-        return bool(self._value("job_progress", {**params, "percent": float(percent)}, write=True))
+        update = ProgressUpdate(job_id, attempt, percent, message)
+        return bool(self._run(lambda conn: self._progress_in(conn, [update], now), write=True))
+
+    def _progress_in(
+        self, conn: _Conn, updates: Sequence[ProgressUpdate], now: datetime | None
+    ) -> int:
+        """Record progress updates in one statement; return how many applied."""
+        doc = {f"{u.job_id}:{u.attempt}": {"p": float(u.percent), "m": u.message} for u in updates}
+        params = {"ids": [u.job_id for u in updates], "updates": c.dumps(doc), "now": now}
+        return int(_one(conn.execute(_Q["job_progress"], params).fetchone())[0])
 
     def _get(self, conn: _Conn, job_id: str, tenant: str | None, query: str = "job_get") -> Job:
         row = conn.execute(_Q[query], {"id": job_id}).fetchone()

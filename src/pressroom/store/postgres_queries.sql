@@ -224,16 +224,22 @@ upd AS (
 SELECT id, attempt, (SELECT count(*) FROM sig) FROM upd
 
 -- name: job_progress
-WITH upd AS (
-    UPDATE pressroom_jobs SET progress_percent = %(percent)s, progress_message = %(message)s
-    WHERE id = %(id)s AND attempt = %(attempt)s AND status = 'running'
-    RETURNING id
+-- Progress of running attempts, fenced by (id, attempt, running), found as in job_finish.
+-- %(updates)s maps "id:attempt" to {p: percent, m: message}.
+WITH t AS (SELECT coalesce(%(now)s::timestamptz, now()) AS now, %(updates)s::jsonb AS u),
+upd AS (
+    UPDATE pressroom_jobs AS j
+    SET progress_percent = (t.u -> (j.id || ':' || j.attempt) ->> 'p')::float8,
+        progress_message = t.u -> (j.id || ':' || j.attempt) ->> 'm'
+    FROM t
+    WHERE j.id = ANY(%(ids)b::text[]) AND t.u ? (j.id || ':' || j.attempt)
+      AND j.status || '' = 'running'
+    RETURNING j.id, j.attempt, t.now, t.u -> (j.id || ':' || j.attempt) AS x
 ), ev AS (
     INSERT INTO pressroom_job_events (job_id, at, kind, data)
-    SELECT id, coalesce(%(now)s::timestamptz, now()), 'progress',
-           jsonb_build_object('attempt', %(attempt)s::int, 'percent', %(percent)s::float8,
-                              'message', %(message)s::text)
-    FROM upd
+    SELECT id, now, 'progress',
+           jsonb_build_object('attempt', attempt, 'percent', x -> 'p', 'message', x -> 'm')
+    FROM upd ORDER BY id
 )
 SELECT count(*) FROM upd
 

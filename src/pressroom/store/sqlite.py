@@ -34,6 +34,7 @@ from pressroom.core.models import (
     JobStatus,
     NewJob,
     Outcome,
+    ProgressUpdate,
     QueueLimits,
     Stats,
     WorkerInfo,
@@ -378,11 +379,32 @@ class SQLiteStore(SQLiteDocuments, SQLiteAccess, SQLiteWebhooks, SQLiteBatches):
                     cancel.add(job_id)
         return HeartbeatReply(frozenset(cancel), frozenset(lost))
 
-    def job_finish(self, outcomes: Sequence[Outcome], *, now: datetime | None = None) -> list[bool]:
-        """Apply outcomes fenced by (id, attempt), all in one statement."""
-        if not outcomes:
+    def job_finish(
+        self,
+        outcomes: Sequence[Outcome],
+        *,
+        progress: Sequence[ProgressUpdate] = (),
+        now: datetime | None = None,
+    ) -> list[bool]:
+        """Record progress, then apply outcomes fenced by (id, attempt), in one transaction."""
+        if not outcomes and not progress:
             return []
         at = _ts(now or utcnow())
+        with self._write() as conn:
+            for update in progress:
+                self._progress_in(conn, update, at)
+            done = self._finish_in(conn, outcomes, at) if outcomes else set()
+        seen: set[str] = set()
+        applied = []
+        for o in outcomes:
+            applied.append(o.job_id in done and o.job_id not in seen)
+            seen.add(o.job_id)
+        return applied
+
+    def _finish_in(
+        self, conn: sqlite3.Connection, outcomes: Sequence[Outcome], at: float
+    ) -> set[str]:
+        """Apply outcomes (one statement) and write their events; return the ids applied."""
         doc = c.dumps(
             [
                 [
@@ -398,28 +420,22 @@ class SQLiteStore(SQLiteDocuments, SQLiteAccess, SQLiteWebhooks, SQLiteBatches):
                 for o in outcomes
             ]
         )
-        with self._write() as conn:
-            done = {r[0] for r in conn.execute(_Q["job_finish_many"], (doc,))}
-            plain = [o for o in outcomes if o.job_id in done and c.is_plain(o)]
-            conn.execute(
-                _Q["status_events"],
-                (at, c.dumps([[o.job_id, o.attempt, o.status.value] for o in plain])),
-            )
-            conn.executemany(
-                _Q["event_insert"],
-                [
-                    (o.job_id, at, kind, c.dumps(data))
-                    for o in outcomes
-                    if o.job_id in done and not c.is_plain(o)
-                    for kind, data in c.outcome_events(o)
-                ],
-            )
-        seen: set[str] = set()
-        applied = []
-        for o in outcomes:
-            applied.append(o.job_id in done and o.job_id not in seen)
-            seen.add(o.job_id)
-        return applied
+        done = {r[0] for r in conn.execute(_Q["job_finish_many"], (doc,))}
+        plain = [o for o in outcomes if o.job_id in done and c.is_plain(o)]
+        conn.execute(
+            _Q["status_events"],
+            (at, c.dumps([[o.job_id, o.attempt, o.status.value] for o in plain])),
+        )
+        conn.executemany(
+            _Q["event_insert"],
+            [
+                (o.job_id, at, kind, c.dumps(data))
+                for o in outcomes
+                if o.job_id in done and not c.is_plain(o)
+                for kind, data in c.outcome_events(o)
+            ],
+        )
+        return done
 
     def job_progress(
         self,
@@ -431,20 +447,17 @@ class SQLiteStore(SQLiteDocuments, SQLiteAccess, SQLiteWebhooks, SQLiteBatches):
         now: datetime | None = None,
     ) -> bool:
         """Record progress of a running attempt."""
-        at = _ts(now or utcnow())
         with self._write() as conn:
-            cur = conn.execute(_Q["job_progress"], (percent, message, job_id, attempt))
-            if cur.rowcount != 1:
-                return False
-            conn.execute(
-                _Q["event_insert"],
-                (
-                    job_id,
-                    at,
-                    EventKind.PROGRESS,
-                    c.dumps({"attempt": attempt, "percent": percent, "message": message}),
-                ),
-            )
+            update = ProgressUpdate(job_id, attempt, percent, message)
+            return self._progress_in(conn, update, _ts(now or utcnow()))
+
+    def _progress_in(self, conn: sqlite3.Connection, u: ProgressUpdate, at: float) -> bool:
+        """Record one progress update inside the caller's write transaction."""
+        cur = conn.execute(_Q["job_progress"], (u.percent, u.message, u.job_id, u.attempt))
+        if cur.rowcount != 1:
+            return False
+        event = {"attempt": u.attempt, "percent": u.percent, "message": u.message}
+        conn.execute(_Q["event_insert"], (u.job_id, at, EventKind.PROGRESS, c.dumps(event)))
         return True
 
     def _get_in(self, conn: sqlite3.Connection, job_id: str, tenant: str | None) -> Job:

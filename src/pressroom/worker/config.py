@@ -26,9 +26,9 @@ class WorkerConfig:
     ``lease_s`` is how long a claimed job stays reserved without a heartbeat; heartbeats come
     every ``lease_s / 3``, so a dead node's jobs are rescued within about ``lease_s +
     rescue_every_s`` (20 s by default). ``prefetch`` is how many claimed jobs may wait locally
-    beyond the idle children; ``None`` means automatic: about 50 ms of expected work per child
+    beyond the idle children; ``None`` means automatic: about 200 ms of expected work per child
     (from the recent average run time, at most 64 jobs), so no job is held back from other
-    nodes for long, and jobs of 50 ms or more are never prefetched.
+    nodes for long, and jobs of 200 ms or more are never prefetched.
     """
 
     database_url: str

@@ -23,10 +23,11 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from types import FrameType
-from typing import Any
+from typing import Any, NamedTuple
 
 import psutil
 
@@ -34,7 +35,15 @@ from pressroom._fds import readable
 from pressroom.core import retry
 from pressroom.core.errors import SchemaOutOfDate
 from pressroom.core.ids import new_id
-from pressroom.core.models import ClaimParams, Job, JobError, Outcome, WorkerInfo, utcnow
+from pressroom.core.models import (
+    ClaimParams,
+    Job,
+    JobError,
+    Outcome,
+    ProgressUpdate,
+    WorkerInfo,
+    utcnow,
+)
 from pressroom.core.ports import Store
 from pressroom.core.tasks import load_task_modules, registry
 from pressroom.store import open_store
@@ -44,8 +53,10 @@ from pressroom.worker.maintenance import Maintenance
 
 log = logging.getLogger("pressroom.worker")
 _ctx = multiprocessing.get_context("spawn")
-PREFETCH_BUDGET_MS = 50.0
+PREFETCH_BUDGET_MS = 200.0
 """Automatic prefetch holds at most about this much expected work per child."""
+AHEAD_MS = 50.0
+"""Jobs shorter than this on average are sent to a child one ahead of need."""
 PREFETCH_MAX_PER_CHILD = 64
 FLUSH_BATCH = 64
 FLUSH_DELAY_S = 0.005
@@ -61,6 +72,14 @@ class _Running:
     job: Job
     cancel_wanted: bool = False
     cancel_deadline: float | None = None
+
+
+class _Write(NamedTuple):
+    """Outcomes and progress being written in the write thread."""
+
+    future: Future[list[bool]]
+    outcomes: list[Outcome]
+    progress: list[ProgressUpdate]
 
 
 @dataclass
@@ -116,7 +135,7 @@ class Supervisor:
         self._beat_io = ThreadPoolExecutor(1, thread_name_prefix="pressroom-beat")
         self._upkeep_io = ThreadPoolExecutor(1, thread_name_prefix="pressroom-upkeep")
         self._claiming: tuple[Future[list[Job]], int] | None = None
-        self._writing: tuple[Future[list[bool]], list[Outcome]] | None = None
+        self._writing: _Write | None = None
         self._beating: Future[Callable[[], None]] | None = None
         self._upkeep: Future[float] | None = None
         self._wake_r, self._wake_w = os.pipe()
@@ -529,13 +548,14 @@ class Supervisor:
                     self._buffer.extend(jobs)
                 self._claim_again = len(jobs) >= want or self._hinted_while_claiming
                 self._hinted_while_claiming = False
-        if self._writing is not None and self._writing[0].done():
-            written, batch = self._writing
+        if self._writing is not None and self._writing.future.done():
+            written, batch, progress = self._writing
             self._writing = None
             try:
                 applied = written.result()
             except Exception as exc:  # noqa: BLE001 - outcomes stay in memory until the store is back
                 self._outcomes[:0] = batch
+                self._restore_progress(progress)
                 self._db_failed("write outcomes", exc)
             else:
                 self._db_ok()
@@ -551,25 +571,18 @@ class Supervisor:
         """Start writing progress and a batch of outcomes in the write thread."""
         if self._writing is not None:
             return
-        progress = list(self._progress.items())
-        self._progress.clear()
-        self._progress_flushed = time.monotonic()
+        progress = self._take_progress()
         batch = self._outcomes[:500]
         del self._outcomes[: len(batch)]
         self._outcomes_since = time.monotonic()
-
-        def write() -> list[bool]:
-            for job_id, (attempt, percent, text) in progress:
-                self.store.job_progress(job_id, attempt, percent, text)
-            return self.store.job_finish(batch) if batch else []
-
-        self._writing = (self._write_io.submit(write), batch)
-        self._writing[0].add_done_callback(self._wake)
+        write = partial(self.store.job_finish, batch, progress=progress)
+        self._writing = _Write(self._write_io.submit(write), batch, progress)
+        self._writing.future.add_done_callback(self._wake)
 
     def _depth(self) -> int:
         """Jobs sent one at a time a child may hold: its current one, plus the next one while
-        jobs are short enough for the node to prefetch at least one per child anyway."""
-        short = self._ewma_ms < PREFETCH_BUDGET_MS
+        jobs are short (and the node prefetches at least one per child anyway)."""
+        short = self._ewma_ms < AHEAD_MS
         return 2 if short and self._prefetch_target() >= self.config.concurrency else 1
 
     def _dispatch(self) -> None:
@@ -609,21 +622,21 @@ class Supervisor:
         held += [(j.id, j.attempt) for j in self._buffer]
         held += [(o.job_id, o.attempt) for o in self._outcomes]
         if self._writing is not None:
-            held += [(o.job_id, o.attempt) for o in self._writing[1]]
+            held += [(o.job_id, o.attempt) for o in self._writing.outcomes]
         return held
 
     # --- writes ---------------------------------------------------------------------------------
     def _flush(self) -> bool:
         """Write pending outcomes and progress; keep them for a retry if the database fails."""
         try:
-            while self._progress:
-                job_id, (attempt, percent, text) = next(iter(self._progress.items()))
-                self.store.job_progress(job_id, attempt, percent, text)
-                self._progress.pop(job_id, None)
-            self._progress_flushed = time.monotonic()
-            if self._outcomes:
+            if self._progress or self._outcomes:
                 batch = self._outcomes[:500]
-                applied = self.store.job_finish(batch)
+                progress = self._take_progress()
+                try:
+                    applied = self.store.job_finish(batch, progress=progress)
+                except Exception:
+                    self._restore_progress(progress)
+                    raise
                 del self._outcomes[: len(batch)]
                 self._outcomes_since = time.monotonic()
                 stale = applied.count(False)
@@ -634,6 +647,18 @@ class Supervisor:
             return False
         self._db_ok()
         return True
+
+    def _take_progress(self) -> list[ProgressUpdate]:
+        """The latest progress of each job reported since the last write, to write now."""
+        updates = [ProgressUpdate(job_id, *latest) for job_id, latest in self._progress.items()]
+        self._progress.clear()
+        self._progress_flushed = time.monotonic()
+        return updates
+
+    def _restore_progress(self, updates: list[ProgressUpdate]) -> None:
+        """Keep progress a failed write did not record, unless newer progress came since."""
+        for u in updates:
+            self._progress.setdefault(u.job_id, (u.attempt, u.percent, u.message))
 
     def _add_outcome(self, outcome: Outcome) -> None:
         if not self._outcomes:
