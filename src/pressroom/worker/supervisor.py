@@ -60,7 +60,9 @@ AHEAD_MS = 50.0
 PREFETCH_MAX_PER_CHILD = 64
 FLUSH_BATCH = 64
 FLUSH_DELAY_S = 0.005
-"""Outcomes wait at most this long to be written together with others."""
+FLUSH_DELAY_MAX_S = 0.05
+"""While other jobs run, an outcome waits to be written together with others for about as long
+as a job takes on average, within these bounds; with nothing else in flight, not at all."""
 PROGRESS_EVERY_S = 0.1
 CHUNK_BUDGET_MS = 2.0
 """Jobs faster than this on average are sent to children several at a time."""
@@ -433,15 +435,19 @@ class Supervisor:
 
     def _flush_due(self, now: float) -> bool:
         """Outcomes are written in batches: when many wait, when the oldest has waited
-        FLUSH_DELAY_S, or at once when nothing else is in flight."""
+        :meth:`_flush_delay`, or at once when nothing else is in flight."""
         if self._outcomes:
             return (
                 len(self._outcomes) >= FLUSH_BATCH
-                or now - self._outcomes_since >= FLUSH_DELAY_S
+                or now - self._outcomes_since >= self._flush_delay()
                 or not self._in_flight()
                 or self._draining
             )
         return bool(self._progress) and now - self._progress_flushed >= PROGRESS_EVERY_S
+
+    def _flush_delay(self) -> float:
+        """How long an outcome may wait for others while jobs are in flight."""
+        return min(FLUSH_DELAY_MAX_S, max(FLUSH_DELAY_S, self._ewma_ms / 1000))
 
     def _wait_timeout(self) -> float:
         now = time.monotonic()
@@ -449,7 +455,7 @@ class Supervisor:
         if self._beating is None:
             timeout = max(0.0, max(self._next_heartbeat, self._db_retry_at) - now)
         if self._outcomes and self._writing is None and now >= self._db_retry_at:
-            timeout = min(timeout, max(0.0, self._outcomes_since + FLUSH_DELAY_S - now))
+            timeout = min(timeout, max(0.0, self._outcomes_since + self._flush_delay() - now))
         if self._capacity() > 0 and not self._draining and self._claiming is None:
             # A claim in flight wakes the loop when it ends; until then the next poll is not
             # due (counting it would spin the loop while a slow claim waits for the database).
