@@ -1,0 +1,57 @@
+"""How a worker node paces its claims and writes from the average job duration (no children
+are started: these are the decisions, taken from the node's state)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from pressroom.core.retry import success
+from pressroom.store.memory import MemoryStore
+from pressroom.worker.config import WorkerConfig
+from pressroom.worker.supervisor import Supervisor
+
+
+@pytest.fixture
+def node() -> Iterator[Supervisor]:
+    sup = Supervisor(WorkerConfig(database_url="memory://", concurrency=2), store=MemoryStore())
+    yield sup
+    os.close(sup._wake_r)
+    os.close(sup._wake_w)
+
+
+def test_jobs_of_tens_of_ms_are_claimed_several_at_a_time(node: Supervisor) -> None:
+    """30 ms jobs: the node holds a few per child and claims again when half are gone, so a
+    claim brings more than one job (with a 50 ms budget it was one claim per job)."""
+    node._ewma_ms = 30.0
+    assert node._prefetch_target() >= 6
+    assert node._prefetch_target() // 2 >= 3
+    assert node._depth() == 2
+
+
+def test_slow_jobs_are_not_prefetched_or_sent_ahead(node: Supervisor) -> None:
+    """Jobs of 200 ms and more wait in the database, where any node can take them."""
+    node._ewma_ms = 250.0
+    assert node._prefetch_target() == 0
+    assert node._depth() == 1
+    node._ewma_ms = 120.0
+    assert node._depth() == 1  # prefetched by the node, but not queued behind a child's job
+
+
+def test_outcomes_wait_about_one_job_duration_within_bounds(node: Supervisor) -> None:
+    """Group commit: fast jobs 5 ms, a 30 ms job 30 ms, long jobs at most 50 ms."""
+    node._ewma_ms = 0.05
+    assert node._flush_delay() == pytest.approx(0.005)
+    node._ewma_ms = 30.0
+    assert node._flush_delay() == pytest.approx(0.030)
+    node._ewma_ms = 5000.0
+    assert node._flush_delay() == pytest.approx(0.050)
+
+
+def test_an_outcome_is_written_at_once_when_nothing_else_is_in_flight(node: Supervisor) -> None:
+    """An idle node does not hold a finished job's outcome back for batching."""
+    node._ewma_ms = 30.0
+    node._add_outcome(success("job", 1, None))
+    assert node._flush_due(node._outcomes_since)
