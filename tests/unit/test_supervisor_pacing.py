@@ -11,6 +11,7 @@ import pytest
 from pressroom.core.retry import success
 from pressroom.store.memory import MemoryStore
 from pressroom.worker.config import WorkerConfig
+from pressroom.worker.pacing import JobPace
 from pressroom.worker.supervisor import Supervisor
 
 
@@ -25,7 +26,7 @@ def node() -> Iterator[Supervisor]:
 def test_jobs_of_tens_of_ms_are_claimed_several_at_a_time(node: Supervisor) -> None:
     """30 ms jobs: the node holds a few per child and claims again when half are gone, so a
     claim brings more than one job (with a 50 ms budget it was one claim per job)."""
-    node._ewma_ms = 30.0
+    node._pace = JobPace(30.0)
     assert node._prefetch_target() >= 6
     assert node._prefetch_target() // 2 >= 3
     assert node._depth() == 2
@@ -33,25 +34,33 @@ def test_jobs_of_tens_of_ms_are_claimed_several_at_a_time(node: Supervisor) -> N
 
 def test_slow_jobs_are_not_prefetched_or_sent_ahead(node: Supervisor) -> None:
     """Jobs of 200 ms and more wait in the database, where any node can take them."""
-    node._ewma_ms = 250.0
+    node._pace = JobPace(250.0)
     assert node._prefetch_target() == 0
     assert node._depth() == 1
-    node._ewma_ms = 120.0
+    node._pace = JobPace(120.0)
     assert node._depth() == 1  # prefetched by the node, but not queued behind a child's job
 
 
-def test_outcomes_wait_about_one_job_duration_within_bounds(node: Supervisor) -> None:
+def test_outcomes_wait_about_one_job_duration_within_bounds() -> None:
     """Group commit: fast jobs 5 ms, a 30 ms job 30 ms, long jobs at most 50 ms."""
-    node._ewma_ms = 0.05
-    assert node._flush_delay() == pytest.approx(0.005)
-    node._ewma_ms = 30.0
-    assert node._flush_delay() == pytest.approx(0.030)
-    node._ewma_ms = 5000.0
-    assert node._flush_delay() == pytest.approx(0.050)
+    assert JobPace(0.05).flush_delay_s() == pytest.approx(0.005)
+    assert JobPace(30.0).flush_delay_s() == pytest.approx(0.030)
+    assert JobPace(5000.0).flush_delay_s() == pytest.approx(0.050)
+
+
+def test_the_average_follows_the_jobs_from_a_cautious_prior() -> None:
+    """A new node assumes slow jobs (no prefetch, one at a time) until fast ones are timed;
+    sub-2 ms jobs then go to children in chunks."""
+    pace = JobPace()
+    assert pace.prefetch_per_child() == 0 and pace.chunk() == 1
+    for _ in range(120):
+        pace.observe(0.1)
+    assert pace.average_ms < 1.0
+    assert pace.prefetch_per_child() == 64 and pace.chunk() > 1
 
 
 def test_an_outcome_is_written_at_once_when_nothing_else_is_in_flight(node: Supervisor) -> None:
     """An idle node does not hold a finished job's outcome back for batching."""
-    node._ewma_ms = 30.0
+    node._pace = JobPace(30.0)
     node._add_outcome(success("job", 1, None))
     assert node._flush_due(node._outcomes_since)

@@ -50,23 +50,12 @@ from pressroom.store import open_store
 from pressroom.worker import child as proto
 from pressroom.worker.config import WorkerConfig
 from pressroom.worker.maintenance import Maintenance
+from pressroom.worker.pacing import JobPace
 
 log = logging.getLogger("pressroom.worker")
 _ctx = multiprocessing.get_context("spawn")
-PREFETCH_BUDGET_MS = 200.0
-"""Automatic prefetch holds at most about this much expected work per child."""
-AHEAD_MS = 50.0
-"""Jobs shorter than this on average are sent to a child one ahead of need."""
-PREFETCH_MAX_PER_CHILD = 64
 FLUSH_BATCH = 64
-FLUSH_DELAY_S = 0.005
-FLUSH_DELAY_MAX_S = 0.05
-"""While other jobs run, an outcome waits to be written together with others for about as long
-as a job takes on average, within these bounds; with nothing else in flight, not at all."""
 PROGRESS_EVERY_S = 0.1
-CHUNK_BUDGET_MS = 2.0
-"""Jobs faster than this on average are sent to children several at a time."""
-CHUNK_MAX = 32
 
 
 @dataclass
@@ -129,7 +118,7 @@ class Supervisor:
         self._next_upkeep = 0.0
         self._db_retry_at = 0.0
         self._db_backoff = 0.1
-        self._ewma_ms = 1000.0
+        self._pace = JobPace()
         self._fatal: str | None = None
         self.completed = 0
         self._claim_io = ThreadPoolExecutor(1, thread_name_prefix="pressroom-claim")
@@ -312,7 +301,7 @@ class Supervisor:
         job = child.assigned.popleft().job
         child.jobs_done += 1
         self.completed += 1
-        self._ewma_ms = max(0.01, 0.9 * self._ewma_ms + 0.1 * elapsed_ms)
+        self._pace.observe(elapsed_ms)
         if status == "ok":
             self._add_outcome(retry.success(job_id, attempt, result))
         elif status == "cancelled":
@@ -435,19 +424,15 @@ class Supervisor:
 
     def _flush_due(self, now: float) -> bool:
         """Outcomes are written in batches: when many wait, when the oldest has waited
-        :meth:`_flush_delay`, or at once when nothing else is in flight."""
+        :meth:`JobPace.flush_delay_s`, or at once when nothing else is in flight."""
         if self._outcomes:
             return (
                 len(self._outcomes) >= FLUSH_BATCH
-                or now - self._outcomes_since >= self._flush_delay()
+                or now - self._outcomes_since >= self._pace.flush_delay_s()
                 or not self._in_flight()
                 or self._draining
             )
         return bool(self._progress) and now - self._progress_flushed >= PROGRESS_EVERY_S
-
-    def _flush_delay(self) -> float:
-        """How long an outcome may wait for others while jobs are in flight."""
-        return min(FLUSH_DELAY_MAX_S, max(FLUSH_DELAY_S, self._ewma_ms / 1000))
 
     def _wait_timeout(self) -> float:
         now = time.monotonic()
@@ -455,7 +440,9 @@ class Supervisor:
         if self._beating is None:
             timeout = max(0.0, max(self._next_heartbeat, self._db_retry_at) - now)
         if self._outcomes and self._writing is None and now >= self._db_retry_at:
-            timeout = min(timeout, max(0.0, self._outcomes_since + self._flush_delay() - now))
+            timeout = min(
+                timeout, max(0.0, self._outcomes_since + self._pace.flush_delay_s() - now)
+            )
         if self._capacity() > 0 and not self._draining and self._claiming is None:
             # A claim in flight wakes the loop when it ends; until then the next poll is not
             # due (counting it would spin the loop while a slow claim waits for the database).
@@ -490,17 +477,10 @@ class Supervisor:
         idle = sum(1 for c in self._children if c.ready and not c.assigned and not c.retiring)
         return idle + self._prefetch_target() - len(self._buffer)
 
-    def _chunk(self) -> int:
-        """Jobs sent to a child at once: one, unless jobs are so fast that IPC would dominate."""
-        if self._ewma_ms >= CHUNK_BUDGET_MS:
-            return 1
-        return max(1, min(CHUNK_MAX, int(CHUNK_BUDGET_MS / self._ewma_ms)))
-
     def _prefetch_target(self) -> int:
         if self.config.prefetch is not None:
             return self.config.prefetch
-        per_child = min(PREFETCH_MAX_PER_CHILD, int(PREFETCH_BUDGET_MS / self._ewma_ms))
-        return per_child * self.config.concurrency
+        return self._pace.prefetch_per_child() * self.config.concurrency
 
     def _should_claim(self, woke: bool, now: float) -> bool:
         if self._draining or self._fatal or now < self._db_retry_at or self._claiming:
@@ -588,11 +568,11 @@ class Supervisor:
     def _depth(self) -> int:
         """Jobs sent one at a time a child may hold: its current one, plus the next one while
         jobs are short (and the node prefetches at least one per child anyway)."""
-        short = self._ewma_ms < AHEAD_MS
+        short = self._pace.sends_ahead()
         return 2 if short and self._prefetch_target() >= self.config.concurrency else 1
 
     def _dispatch(self) -> None:
-        chunk = self._chunk()
+        chunk = self._pace.chunk()
         depth = self._depth()
         for child in self._children:
             if not self._buffer:
