@@ -1,13 +1,16 @@
-"""How a worker node paces its claims and writes from the average job duration (no children
-are started: these are the decisions, taken from the node's state)."""
+"""How a worker node paces its claims and writes from the average job duration, and keeps what
+a failed write did not record (no children are started: these are the node's decisions)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from pressroom.core.errors import StoreError
+from pressroom.core.models import ClaimParams, NewJob, ProgressUpdate
 from pressroom.core.retry import success
 from pressroom.store.memory import MemoryStore
 from pressroom.worker.config import WorkerConfig
@@ -64,3 +67,39 @@ def test_an_outcome_is_written_at_once_when_nothing_else_is_in_flight(node: Supe
     node._pace = JobPace(30.0)
     node._add_outcome(success("job", 1, None))
     assert node._flush_due(node._outcomes_since)
+
+
+class _FailsOnce(MemoryStore):
+    """The in-memory store, with its next ``job_finish`` failing as an outage would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_next = True
+
+    def job_finish(self, *args: Any, **kwargs: Any) -> list[bool]:
+        if self.fail_next:
+            self.fail_next = False
+            raise StoreError("the database is unreachable")
+        return super().job_finish(*args, **kwargs)
+
+
+def test_progress_a_failed_write_did_not_record_is_written_with_the_next() -> None:
+    """A write of outcomes and progress that fails keeps both for the retry; newer progress
+    reported meanwhile is not overwritten by the older one put back."""
+    store = _FailsOnce()
+    job, _ = store.job_insert(NewJob(task="t"))
+    (claimed,) = store.job_claim(ClaimParams("w", ("default",), 1, 30.0))
+    node = Supervisor(WorkerConfig(database_url="memory://", concurrency=1), store=store)
+    node.store = store  # as run() sets it, without starting the node
+    try:
+        node._note_progress([(job.id, claimed.attempt, 40.0, "halfway")])
+        assert not node._flush()
+        assert not store.fail_next  # it was the store's failure, not another
+        assert store.job_get(job.id).progress_percent == 0
+        node._restore_progress([ProgressUpdate(job.id, claimed.attempt, 10.0, "older")])
+        assert node._flush()
+        got = store.job_get(job.id)
+        assert (got.progress_percent, got.progress_message) == (40.0, "halfway")
+    finally:
+        os.close(node._wake_r)
+        os.close(node._wake_w)
