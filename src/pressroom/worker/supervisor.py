@@ -106,7 +106,7 @@ class Supervisor:
         self._outcomes: list[Outcome] = []
         self._outcomes_since = 0.0
         self._progress_flushed = 0.0
-        self._progress: dict[str, tuple[int, float, str | None]] = {}
+        self._progress: dict[str, ProgressUpdate] = {}
         self._draining = False
         self._drain_deadline = 0.0
         self._stop_now = False
@@ -292,7 +292,7 @@ class Supervisor:
 
     def _note_progress(self, records: list[tuple[str, int, float, str | None]]) -> None:
         for job_id, attempt, percent, text in records:
-            self._progress[job_id] = (attempt, percent, text)
+            self._progress[job_id] = ProgressUpdate(job_id, attempt, percent, text)
 
     def _on_done(self, child: _Child, msg: tuple[Any, ...]) -> None:
         _, job_id, attempt, status, result, error, elapsed_ms = msg
@@ -636,7 +636,7 @@ class Supervisor:
 
     def _take_progress(self) -> list[ProgressUpdate]:
         """The latest progress of each job reported since the last write, to write now."""
-        updates = [ProgressUpdate(job_id, *latest) for job_id, latest in self._progress.items()]
+        updates = list(self._progress.values())
         self._progress.clear()
         self._progress_flushed = time.monotonic()
         return updates
@@ -644,7 +644,7 @@ class Supervisor:
     def _restore_progress(self, updates: list[ProgressUpdate]) -> None:
         """Keep progress a failed write did not record, unless newer progress came since."""
         for u in updates:
-            self._progress.setdefault(u.job_id, (u.attempt, u.percent, u.message))
+            self._progress.setdefault(u.job_id, u)
 
     def _add_outcome(self, outcome: Outcome) -> None:
         if not self._outcomes:
