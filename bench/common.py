@@ -3,7 +3,7 @@ worker process management, the System interface, the three metrics and statistic
 
 Everything here is importable by worker processes too (the job bodies call
 :func:`record_job`), so module import must stay cheap: only the standard library and
-``redis`` are imported at top level.
+``machine`` are imported at top level (``redis`` when first needed).
 
 Metric definitions (the same as shared/ANCHORS.md):
 
@@ -21,10 +21,12 @@ from __future__ import annotations
 import abc
 import contextlib
 import dataclasses
+import mmap
 import os
 import random
 import signal
 import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -32,8 +34,6 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar
-
-import redis
 
 from machine import (  # noqa: F401 - re-exported for peers.py and depth.py
     CpuTimes,
@@ -51,67 +51,109 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 #: Maintenance database used to CREATE/DROP the per-system benchmark databases.
 PG_ADMIN_DSN = os.environ.get("BENCH_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
-KEY_COUNT = "bench:done"
-KEY_FIRST = "bench:first"
-KEY_LAST = "bench:last"
 KEY_SAMPLES = "bench:samples"
+#: Where each worker process keeps its completion slot (a count and the first and last
+#: completion time, 24 bytes in a memory-mapped file of its own). Emptied per run.
+RECORD_DIR = Path(os.environ.get("BENCH_RECORD_DIR", str(OUT_DIR / "recorder")))
+_SLOT = struct.Struct("<qdd")
+_TIMES = struct.Struct("<dd")
+_COUNT = struct.Struct("<q")
 
-# One round trip per job: count it, keep the earliest and latest completion time, and
-# for latency samples push "<sample> <start time>" onto a list the client BLPOPs.
-_RECORD_LUA = """
-local n = redis.call('INCR', KEYS[1])
-local t = tonumber(ARGV[1])
-local first = redis.call('GET', KEYS[2])
-if (not first) or t < tonumber(first) then redis.call('SET', KEYS[2], ARGV[1]) end
-local last = redis.call('GET', KEYS[3])
-if (not last) or t > tonumber(last) then redis.call('SET', KEYS[3], ARGV[1]) end
-if ARGV[2] ~= '-1' then redis.call('RPUSH', KEYS[4], ARGV[2] .. ' ' .. ARGV[1]) end
-return n
-"""
 
-_worker_client: tuple[int, Any] | None = None
+class _Slot:
+    """This process's completion slot: plain stores into shared memory, no system call."""
+
+    def __init__(self) -> None:
+        RECORD_DIR.mkdir(parents=True, exist_ok=True)
+        path = RECORD_DIR / f"{os.getpid()}-{os.urandom(4).hex()}.slot"
+        with path.open("w+b") as f:
+            f.write(bytes(_SLOT.size))
+            f.flush()
+            self.map = mmap.mmap(f.fileno(), _SLOT.size)
+        self.pid = os.getpid()
+        self.count = 0
+        self.first = 0.0
+        self.last = 0.0
+
+    def record(self, now: float) -> None:
+        """Count one completion at ``now``; the count is stored last, after the times."""
+        if self.count == 0:
+            self.first = now
+        self.last = max(self.last, now)
+        self.count += 1
+        _TIMES.pack_into(self.map, _COUNT.size, self.first, self.last)
+        _COUNT.pack_into(self.map, 0, self.count)
+
+
+_slot: _Slot | None = None
+_sample_client: Any = None
 
 
 def record_job(sample: int = -1) -> None:
-    """Record one job in the shared Redis recorder; called as the whole body of every job.
+    """Record one job's completion; called as the whole body of every job.
 
-    ``sample`` is -1 for drain/enqueue jobs; a latency sample passes its index so the
-    client can match the start time to its enqueue call. The timestamp is taken first
-    thing, so it is both the job's start and (the job being a no-op) its completion.
+    The timestamp is taken first thing, so it is both the job's start and (the job being a
+    no-op) its completion. Every job counts itself in its process's memory-mapped slot (about
+    a microsecond); a latency sample (``sample`` >= 0) also pushes ``"<sample> <start time>"``
+    onto a Redis list the client BLPOPs, after its timestamp was taken.
     """
     now = time.time()
-    global _worker_client
-    pid = os.getpid()
-    if _worker_client is None or _worker_client[0] != pid:  # fork-safe: one client per process
-        client = redis.Redis.from_url(REDIS_URL)
-        _worker_client = (pid, client.register_script(_RECORD_LUA))
-    script = _worker_client[1]
-    script(keys=[KEY_COUNT, KEY_FIRST, KEY_LAST, KEY_SAMPLES], args=[repr(now), str(sample)])
+    global _slot, _sample_client
+    if _slot is None or _slot.pid != os.getpid():  # fork-safe: one slot per process
+        _slot = _Slot()
+        _sample_client = None
+    _slot.record(now)
+    if sample >= 0:
+        if _sample_client is None:
+            import redis
+
+            _sample_client = redis.Redis.from_url(REDIS_URL)
+        _sample_client.rpush(KEY_SAMPLES, f"{sample} {now!r}")
+
+
+def read_slots() -> list[tuple[int, float, float]]:
+    """(count, first, last) of every process's slot."""
+    out = []
+    for path in RECORD_DIR.glob("*.slot"):
+        with contextlib.suppress(FileNotFoundError), path.open("rb") as f:
+            data = f.read(_SLOT.size)
+        if len(data) == _SLOT.size:
+            out.append(_SLOT.unpack(data))
+    return out
+
+
+def clear_slots() -> None:
+    """Remove every process's slot (a new run starts from zero)."""
+    for path in RECORD_DIR.glob("*.slot"):
+        path.unlink(missing_ok=True)
 
 
 class Recorder:
-    """Client-side view of what the jobs recorded in Redis."""
+    """Client-side view of what the jobs recorded: the slots, and latency samples in Redis."""
 
     def __init__(self, url: str = REDIS_URL) -> None:
-        """Connect to the recorder's Redis database."""
+        """Connect to the benchmark's Redis database."""
+        import redis
+
         # redis-py 8 defaults to a 5 s socket timeout; BLPOP waits are bounded by us.
         self.redis = redis.Redis.from_url(url, socket_timeout=120)
 
     def flush(self) -> None:
-        """Empty the whole benchmark Redis database (recorder keys and Redis peers' data)."""
+        """Remove every slot and empty the benchmark Redis database (samples and the Redis
+        peers' data)."""
+        clear_slots()
         self.redis.flushdb()
 
     def count(self) -> int:
         """Return how many jobs have completed."""
-        value = self.redis.get(KEY_COUNT)
-        return int(value) if value is not None else 0
+        return sum(count for count, _, _ in read_slots())
 
     def span(self) -> tuple[float, float]:
         """Return (first completion, last completion) as epoch seconds."""
-        first, last = self.redis.mget(KEY_FIRST, KEY_LAST)
-        if first is None or last is None:
+        used = [(first, last) for count, first, last in read_slots() if count > 0]
+        if not used:
             raise RuntimeError("no completion recorded")
-        return float(first), float(last)
+        return min(f for f, _ in used), max(last for _, last in used)
 
     def wait_sample(
         self, timeout: float, check: Callable[[], None] | None = None
@@ -226,6 +268,7 @@ def worker_env() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(BENCH_DIR), env.get("PYTHONPATH", "")) if p)
     env["PYTHONUNBUFFERED"] = "1"
     env["BENCH_REDIS_URL"] = REDIS_URL
+    env["BENCH_RECORD_DIR"] = str(RECORD_DIR)
     return env
 
 
