@@ -22,7 +22,7 @@ class _PressroomBase(System):
 
     distributions: ClassVar[tuple[str, ...]] = ("pressroom", "psycopg")
     supports_bulk = True
-    drain_jobs = 20_000
+    drain_jobs = 40_000  # at 8,000-15,000 jobs/s, 20,000 drained in under 2 s
     enqueue_calls = 5_000
     url = ""
 
