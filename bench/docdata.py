@@ -2,7 +2,8 @@
 
 Typst memoizes per process and a loop over one data set measures its cache, not its work, so
 every render of the benchmark gets its own seed. The same seed always gives the same data, so
-Pressroom and the bare loop render exactly the same documents. Standard library only.
+Pressroom and the bare loop render exactly the same documents; ``Seeds`` hands out seeds not
+used before in a run. Standard library only.
 """
 
 from __future__ import annotations
@@ -177,3 +178,16 @@ def report(seed: int, orders: int = 1000) -> dict[str, Any]:
             for i in range(orders)
         ],
     }
+
+
+class Seeds:
+    """Hands out data-set seeds never used before in this run."""
+
+    def __init__(self, start: int = 1) -> None:
+        self.next = start
+
+    def take(self, n: int) -> list[int]:
+        """``n`` fresh seeds."""
+        out = list(range(self.next, self.next + n))
+        self.next += n
+        return out

@@ -19,6 +19,10 @@ and a loop over one data set measures its cache. Phases:
 4. **memory**: ``pressroom worker -c 1`` renders 1,000 html invoices, and another renders 200
    different 20-page typst reports, side by side; the children's RSS is sampled with psutil.
 
+The processes and measurements (``Proc``, ``Queue``, ``CpuMeter``, ``Load``, ...) are in
+``docmeasure.py``, the memory phase in ``docmemory.py``, the data sets and seeds in
+``docdata.py``; the bare loops and probes run as subprocesses of ``docprobe.py``.
+
 Writes ``bench/out/documents.json``; ``bench/docreport.py`` turns it into the "Documents"
 section of ``bench/RESULTS.md``.
 """
@@ -36,30 +40,20 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 import docdata
+from docdata import Seeds
+from docmeasure import BENCH, OUT, ROOT, WORK, CpuMeter, Load, Proc, Queue, wait_jobs
+from docmemory import MemoryPhase
 from docreport import goals
-from machine import CpuTimes, background_busy, summarize
+from machine import summarize
 from make_docx_invoice import write_template
-from pressroom.artifacts import open_artifacts
-from pressroom.documents import templates as tpl
-from pressroom.documents.task import RENDER_TASK
-from pressroom.service import Pressroom
-from pressroom.store import open_store
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-OUT = BENCH / "out"
-WORK = OUT / "documents"
-LOGS = OUT / "logs"
 DISTRIBUTIONS = (
     "pressroom",
     "weasyprint",
@@ -93,231 +87,8 @@ def cases() -> dict[str, Case]:
     }
 
 
-class Seeds:
-    """Hands out data-set seeds never used before in this run."""
-
-    def __init__(self, start: int = 1) -> None:
-        self.next = start
-
-    def take(self, n: int) -> list[int]:
-        """``n`` fresh seeds."""
-        out = list(range(self.next, self.next + n))
-        self.next += n
-        return out
-
-
-@dataclass
-class Load:
-    """Machine load around one measurement: other load before it, busy and steal during it."""
-
-    background_busy_pct: float = 0.0
-    started: CpuTimes = field(default_factory=CpuTimes.now)
-
-    @classmethod
-    def begin(cls) -> Load:
-        """Probe other load for 0.5 s, then start counting."""
-        return cls(background_busy())
-
-    def end(self) -> dict[str, float]:
-        """Busy and steal percentages since :meth:`begin`, plus the background probe."""
-        usage = CpuTimes.now().usage_since(self.started)
-        return {"background_busy_pct": self.background_busy_pct, **usage}
-
-
 # --------------------------------------------------------------------------------------------
-# Processes
-
-
-class Proc:
-    """A process started by the benchmark, in its own session, stopped by process group."""
-
-    live: set[Proc] = set()
-
-    def __init__(self, argv: list[str], env: dict[str, str], log_name: str) -> None:
-        """Start ``argv`` with ``env`` added; output goes to ``bench/out/logs/<log_name>``."""
-        LOGS.mkdir(parents=True, exist_ok=True)
-        self.log = (LOGS / log_name).open("ab")
-        self.log.write(f"$ {' '.join(argv)}\n".encode())
-        self.log.flush()
-        self.popen = subprocess.Popen(
-            argv,
-            cwd=BENCH,
-            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
-            stdin=subprocess.DEVNULL,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        Proc.live.add(self)
-
-    @property
-    def pid(self) -> int:
-        """The process id."""
-        return self.popen.pid
-
-    def check_alive(self) -> None:
-        """Raise if the process has exited."""
-        if self.popen.poll() is not None:
-            raise RuntimeError(f"{self.popen.args!r} exited with {self.popen.returncode}")
-
-    def stop(self, grace: float = 30.0) -> None:
-        """SIGTERM the group, wait up to ``grace`` s, then SIGKILL it."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(timeout=grace)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(timeout=10)
-        self.log.close()
-        Proc.live.discard(self)
-
-    @classmethod
-    def stop_all(cls) -> None:
-        """Stop every process still running (on errors and interrupts)."""
-        for proc in list(cls.live):
-            proc.stop(grace=5)
-
-
-def worker_children(worker: psutil.Process) -> list[psutil.Process]:
-    """The supervisor's job children (not multiprocessing's resource tracker)."""
-    out = []
-    for child in worker.children():
-        with contextlib.suppress(psutil.Error):
-            if "resource_tracker" not in " ".join(child.cmdline()):
-                out.append(child)
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# Pressroom: a pre-filled queue, a real worker
-
-
-class Queue:
-    """A fresh SQLite database and artifact folder with render jobs waiting."""
-
-    def __init__(self, folder: Path) -> None:
-        """Start from an empty ``folder``."""
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        self.folder = folder
-        self.db_path = folder / "pressroom.db"
-        self.url = f"sqlite:///{self.db_path}"
-        self.storage = str(folder / "artifacts")
-
-    def fill(self, name: str, template: Path, fmt: str, datas: list[dict[str, Any]]) -> float:
-        """Store the template, submit one render job per data set in one transaction;
-        return the seconds it took."""
-        store = open_store(self.url)
-        store.migrate()
-        app = Pressroom(store, artifacts=open_artifacts(self.storage))
-        try:
-            app.template_push(name, tpl.load_path(template))
-            t0 = time.perf_counter()
-            jobs = [
-                app.build_job(RENDER_TASK, {"template": name, "data": data, "format": fmt})
-                for data in datas
-            ]
-            app.submit_many(jobs)
-            return time.perf_counter() - t0
-        finally:
-            app.close()
-
-    def start_worker(
-        self, concurrency: int, log_name: str, extra_env: dict[str, str] | None = None
-    ) -> Proc:
-        """``pressroom worker -c N`` on this database and artifact folder."""
-        env = {"PRESSROOM_DATABASE_URL": self.url, "PRESSROOM_STORAGE_URL": self.storage}
-        env.update(extra_env or {})
-        argv = [sys.executable, "-m", "pressroom", "worker", "-c", str(concurrency)]
-        return Proc(argv, env, log_name)
-
-    def finished(self, conn: sqlite3.Connection) -> int:
-        """How many jobs have a final status."""
-        row = conn.execute(
-            "SELECT count(*) FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled')"
-        ).fetchone()
-        return int(row[0])
-
-    def outcome(self, conn: sqlite3.Connection, n: int) -> dict[str, Any]:
-        """Check every job succeeded and stored a document; the completion span."""
-        bad = conn.execute(
-            "SELECT status, error FROM jobs WHERE status != 'succeeded' LIMIT 1"
-        ).fetchone()
-        if bad is not None:
-            raise RuntimeError(f"a render job ended {bad[0]}: {str(bad[1])[:500]}")
-        first, last, mean_run = conn.execute(
-            "SELECT min(finished_at), max(finished_at), avg(finished_at - started_at) FROM jobs"
-        ).fetchone()
-        stored = sum(1 for p in Path(self.storage).rglob("*") if p.is_file())
-        if stored != n:
-            raise RuntimeError(f"{stored} documents stored for {n} jobs")
-        return {"first": first, "last": last, "mean_job_s": mean_run}
-
-
-class CpuMeter:
-    """CPU seconds per document of a worker (its supervisor and its children apart), counted
-    from the poll where a tenth of the jobs are done to the poll where all are, so start-up
-    (imports, fonts, the first renders) is left out."""
-
-    def __init__(self, pid: int, n: int) -> None:
-        """Measure the worker whose supervisor is ``pid``, running ``n`` jobs."""
-        self.process = psutil.Process(pid)
-        self.n = n
-        self.marks: list[tuple[int, float, float]] = []
-
-    def _times(self) -> tuple[float, float]:
-        def cpu(proc: psutil.Process) -> float:
-            times = proc.cpu_times()
-            return float(times.user + times.system)
-
-        children = 0.0
-        for child in worker_children(self.process):
-            with contextlib.suppress(psutil.Error):
-                children += cpu(child)
-        return cpu(self.process), children
-
-    def poll(self, done: int) -> None:
-        """Mark the start (first poll past a tenth of the jobs) and the end (all done)."""
-        if (not self.marks and done >= max(1, self.n // 10)) or (self.marks and done >= self.n):
-            with contextlib.suppress(psutil.Error):
-                self.marks.append((done, *self._times()))
-
-    def per_document(self) -> dict[str, float]:
-        """Milliseconds of CPU per document: supervisor, children, both."""
-        if len(self.marks) < 2 or self.marks[-1][0] <= self.marks[0][0]:
-            return {}
-        (d0, s0, c0), (d1, s1, c1) = self.marks[0], self.marks[-1]
-        docs = d1 - d0
-        supervisor, children = (s1 - s0) * 1000 / docs, (c1 - c0) * 1000 / docs
-        return {
-            "cpu_ms_per_doc": supervisor + children,
-            "cpu_ms_supervisor": supervisor,
-            "cpu_ms_children": children,
-        }
-
-
-def wait_jobs(
-    queue: Queue, n: int, worker: Proc, timeout: float, meter: CpuMeter | None = None
-) -> dict[str, Any]:
-    """Poll until ``n`` jobs are final (worker alive, bounded); return the outcome."""
-    conn = sqlite3.connect(queue.db_path, timeout=30)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            done = queue.finished(conn)
-            if meter is not None:
-                meter.poll(done)
-            if done >= n:
-                break
-            worker.check_alive()
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{done}/{n} jobs done after {timeout:.0f} s")
-            time.sleep(0.1)
-        return queue.outcome(conn, n)
-    finally:
-        conn.close()
+# Overhead: Pressroom against the bare loop
 
 
 def run_pressroom(
@@ -493,154 +264,6 @@ def phase_xlsx(args: argparse.Namespace, doc: dict[str, Any]) -> None:
         flush=True,
     )
     save(args, doc)
-
-
-# --------------------------------------------------------------------------------------------
-# Memory over long runs
-
-
-class MemoryRun:
-    """A worker with one child rendering many documents while its RSS is sampled."""
-
-    def __init__(self, key: str, label: str, n: int) -> None:
-        """Describe the run; :meth:`start` fills the queue and starts the worker."""
-        self.key, self.label, self.n = key, label, n
-        self.queue = Queue(WORK / f"memory-{key}")
-        self.peak: dict[int, float] = {}
-        self.timeline: list[tuple[float, float]] = []
-        self.done = 0
-        self.result: dict[str, Any] | None = None
-
-    def start(self, template: Path, datas: list[dict[str, Any]]) -> None:
-        """Fill the queue, start ``pressroom worker -c 1``."""
-        self.queue.fill(self.key, template, "pdf", datas)
-        self.worker = self.queue.start_worker(1, f"documents-memory-{self.key}.log")
-        self.process = psutil.Process(self.worker.pid)
-        self.t0 = time.monotonic()
-        self.conn = sqlite3.connect(self.queue.db_path, timeout=30, check_same_thread=False)
-
-    def sample(self) -> None:
-        """Record each child's RSS."""
-        for child in worker_children(self.process):
-            with contextlib.suppress(psutil.Error):
-                rss = child.memory_info().rss / 2**20
-                self.peak[child.pid] = max(self.peak.get(child.pid, 0.0), rss)
-                if not self.timeline or time.monotonic() - self.t0 - self.timeline[-1][0] >= 5:
-                    self.timeline.append((round(time.monotonic() - self.t0, 1), round(rss, 1)))
-
-    def poll(self) -> bool:
-        """Whether every job is final; raises if the worker died."""
-        self.worker.check_alive()
-        self.done = self.queue.finished(self.conn)
-        return self.done >= self.n
-
-    def finish(self, partial: bool = False) -> dict[str, Any]:
-        """Stop the worker, check the jobs, summarise (``partial``: stopped at the deadline,
-        with ``done`` of the documents rendered)."""
-        elapsed = time.monotonic() - self.t0
-        self.worker.stop()
-        if partial:
-            row = self.conn.execute(
-                "SELECT avg(finished_at - started_at) FROM jobs WHERE status = 'succeeded'"
-            ).fetchone()
-            got = {"mean_job_s": row[0] or 0.0}
-        else:
-            got = self.queue.outcome(self.conn, self.n)
-        self.conn.close()
-        self.result = {
-            "label": self.label,
-            "documents": self.done if partial else self.n,
-            "planned": self.n,
-            "partial": partial,
-            "max_rss_mb": max(self.peak.values(), default=0.0),
-            "children": len(self.peak),
-            "child_peaks_mb": sorted(round(v, 1) for v in self.peak.values()),
-            "elapsed_s": elapsed,
-            "mean_job_s": got["mean_job_s"],
-            "timeline": self.timeline,
-        }
-        return self.result
-
-
-class MemoryPhase:
-    """1,000 html invoices and 200 typst reports, two single-child workers side by side,
-    sampled from a thread so that the other phases can run meanwhile (``--memory-alongside``)."""
-
-    def __init__(self, args: argparse.Namespace, seeds: Seeds) -> None:
-        """Fill both queues and start both workers."""
-        self.args = args
-        self.runs = [
-            MemoryRun("html-invoices", "html invoices", args.memory_invoices),
-            MemoryRun("typst-reports", "20-page typst reports", args.memory_reports),
-        ]
-        inputs = [
-            (
-                ROOT / "examples/invoice",
-                [docdata.invoice(s) for s in seeds.take(args.memory_invoices)],
-            ),
-            (
-                BENCH / "templates/report-typst",
-                [docdata.report(s) for s in seeds.take(args.memory_reports)],
-            ),
-        ]
-        self.load = Load.begin()
-        for run, (template, datas) in zip(self.runs, inputs, strict=True):
-            run.start(template, datas)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._sample, name="memory-sampler", daemon=True)
-        self.thread.start()
-
-    def _sample(self) -> None:
-        pending = list(self.runs)
-        deadline = time.monotonic() + self.args.memory_timeout
-        last_poll = last_print = 0.0
-        try:
-            while pending:
-                for run in pending:
-                    run.sample()
-                now = time.monotonic()
-                if now - last_poll >= 2:
-                    last_poll = now
-                    for run in list(pending):
-                        if run.poll():
-                            pending.remove(run)
-                            run.finish()
-                    if now > deadline:  # keep what was measured, say it is partial
-                        for run in pending:
-                            run.poll()
-                            run.finish(partial=True)
-                        pending.clear()
-                        break
-                if now - last_print >= 60:
-                    last_print = now
-                    print("[memory] " + self.describe(), flush=True)
-                time.sleep(0.25)
-        except BaseException as exc:  # reported by wait()
-            self.error = exc
-            for run in pending:
-                run.worker.stop(grace=5)
-
-    def describe(self) -> str:
-        """Progress of both runs."""
-        return "; ".join(
-            f"{r.key} {r.done}/{r.n}, peak {max(r.peak.values(), default=0):.0f} MB"
-            for r in self.runs
-        )
-
-    def wait(self, doc: dict[str, Any]) -> None:
-        """Wait for both runs and record them."""
-        self.thread.join()
-        if self.error is not None:
-            raise RuntimeError(f"memory phase failed: {self.error!r}")
-        usage = self.load.end()
-        doc["memory"] = {r.key: {**(r.result or {}), **usage} for r in self.runs}
-        for r in self.runs:
-            res = r.result or {}
-            print(
-                f"[memory] {r.key}: {res.get('documents')} documents, child peak "
-                f"{res.get('max_rss_mb', 0):.0f} MB over {res.get('children')} child process(es)",
-                flush=True,
-            )
 
 
 # --------------------------------------------------------------------------------------------
