@@ -2,25 +2,24 @@
 
 One connection per thread. Writers serialise on SQLite's write lock; readers never block. A
 write that meets a locked database waits (``busy_timeout``) and then retries with backoff, so
-"database is locked" never reaches a caller while the lock is merely contended.
+"database is locked" never reaches a caller while the lock is merely contended. Connections,
+write transactions and retries live in :mod:`~pressroom.store.sqlite_connection`; rescue,
+promotion, purge, workers, leadership, cron and queue limits in
+:mod:`~pressroom.store.sqlite_maintenance`.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import os
-import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pressroom.core.errors import Conflict, InvalidInput, NotFound, StoreError
+from pressroom.core.errors import Conflict, InvalidInput, NotFound
 from pressroom.core.ids import new_id
 from pressroom.core.limits import claim_allowance
 from pressroom.core.models import (
@@ -35,92 +34,33 @@ from pressroom.core.models import (
     NewJob,
     Outcome,
     ProgressUpdate,
-    QueueLimits,
     Stats,
-    WorkerInfo,
     utcnow,
 )
 from pressroom.store import _common as c
 from pressroom.store.sqlite_access import SQLiteAccess
 from pressroom.store.sqlite_batches import SQLiteBatches
+from pressroom.store.sqlite_connection import SQLiteConnections, _at, _dt, _ts
 from pressroom.store.sqlite_documents import SQLiteDocuments
+from pressroom.store.sqlite_maintenance import SQLiteMaintenance
 from pressroom.store.sqlite_webhooks import SQLiteWebhooks
 
 _Q = c.load_queries("pressroom.store", "sqlite_queries.sql")
 _MIGRATIONS = c.load_migrations("pressroom.store.migrations.sqlite")
-_LOCK_RETRY_DEADLINE_S = 60.0
-_COUNT_FILE = "PRESSROOM_SQLITE_COUNT_FILE"
-
-
-def _connect(path: str, timeout: float = 5.0) -> sqlite3.Connection:
-    """A connection; with ``PRESSROOM_SQLITE_COUNT_FILE`` set (benchmarks only), every statement
-    it runs appends one byte to that file, so the file's size counts the statements of every
-    process sharing it (``bench/http_bench.py --sse-streams`` reads it)."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=timeout)
-    count_file = os.environ.get(_COUNT_FILE)
-    if count_file:
-        fd = _count_fd(count_file)
-        conn.set_trace_callback(lambda _sql: os.write(fd, b"."))
-    return conn
-
-
-@functools.cache
-def _count_fd(path: str) -> int:
-    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-
-
-def _ts(value: datetime) -> float:
-    return value.timestamp()
-
-
-def _dt(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, UTC)
-
-
-def _at(value: float) -> datetime:
-    return datetime.fromtimestamp(value, UTC)
 
 
 def _row_to_job(row: Sequence[Any]) -> Job:
     return c.row_to_job(row, _dt, c.loads_or_none)
 
 
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
-
-
-class SQLiteListener:
-    """Polls ``PRAGMA data_version``, which changes when another connection commits."""
-
-    poll_interval_s = 0.003
-
-    def __init__(self, path: str) -> None:
-        """Open a read connection on ``path``."""
-        self._conn = _connect(path)
-        self._version = self._read()
-
-    def _read(self) -> int:
-        row = self._conn.execute("PRAGMA data_version").fetchone()
-        return int(row[0])
-
-    def fileno(self) -> int | None:
-        """SQLite cannot notify: None, so callers poll."""
-        return None
-
-    def poll(self) -> bool:
-        """True when another connection has committed since the last poll."""
-        version = self._read()
-        changed = version != self._version
-        self._version = version
-        return changed
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._conn.close()
-
-
-class SQLiteStore(SQLiteDocuments, SQLiteAccess, SQLiteWebhooks, SQLiteBatches):
+class SQLiteStore(
+    SQLiteConnections,
+    SQLiteMaintenance,
+    SQLiteDocuments,
+    SQLiteAccess,
+    SQLiteWebhooks,
+    SQLiteBatches,
+):
     """A job store in one SQLite file (templates and the result cache: :class:`SQLiteDocuments`)."""
 
     supports_listener = False
@@ -142,53 +82,6 @@ class SQLiteStore(SQLiteDocuments, SQLiteAccess, SQLiteWebhooks, SQLiteBatches):
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._conn().execute("PRAGMA journal_mode=WAL")
-
-    # --- connections and transactions ------------------------------------------------------------
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = _connect(self.path)
-            conn.execute(f"PRAGMA synchronous={self._synchronous}")
-            conn.execute("PRAGMA busy_timeout=5000")
-            conn.execute("PRAGMA temp_store=MEMORY")
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
-        return conn
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction taken with BEGIN IMMEDIATE, retried while the file is busy."""
-        conn = self._conn()
-        deadline = time.monotonic() + _LOCK_RETRY_DEADLINE_S
-        delay = 0.001
-        while True:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() > deadline:
-                    raise StoreError(f"SQLite write failed: {exc}") from exc
-                time.sleep(delay * random.uniform(0.5, 1.5))
-                delay = min(delay * 2, 0.1)
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    def close(self) -> None:
-        """Close every connection this store opened."""
-        with self._all_lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
-
-    def listener(self) -> SQLiteListener:
-        """A listener that polls the file's data version."""
-        return SQLiteListener(self.path)
 
     # --- schema ---------------------------------------------------------------------------------
     def _ensure_migrations_table(self, conn: sqlite3.Connection) -> None:
@@ -236,22 +129,6 @@ class SQLiteStore(SQLiteDocuments, SQLiteAccess, SQLiteWebhooks, SQLiteBatches):
         job_id = new_id()
         conn.execute(_Q["job_insert"], _insert_row(job_id, job, now))
         return job_id
-
-    def _write_one(self, sql: str, params: Sequence[Any]) -> None:
-        """One statement in autocommit: its own transaction, taking the write lock at once (as
-        BEGIN IMMEDIATE would), retried while the file is busy."""
-        conn = self._conn()
-        deadline = time.monotonic() + _LOCK_RETRY_DEADLINE_S
-        delay = 0.001
-        while True:
-            try:
-                conn.execute(sql, params)
-                return
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() > deadline:
-                    raise StoreError(f"SQLite write failed: {exc}") from exc
-                time.sleep(delay * random.uniform(0.5, 1.5))
-                delay = min(delay * 2, 0.1)
 
     def job_insert(self, job: NewJob, *, now: datetime | None = None) -> tuple[Job, bool]:
         """Insert one job (one statement), or return the live job already holding its unique
@@ -531,83 +408,6 @@ class SQLiteStore(SQLiteDocuments, SQLiteAccess, SQLiteWebhooks, SQLiteBatches):
             conn.execute(_Q["job_delete_events"], (job_id,))
             conn.execute(_Q["job_delete"], (job_id,))
 
-    def _rescue(
-        self, conn: sqlite3.Connection, rows: Sequence[Sequence[Any]], at: float, error: Any
-    ) -> list[str]:
-        rescued = []
-        for job_id, attempt, max_attempts, cancel_requested in rows:
-            target = c.rescue_target(attempt, max_attempts, bool(cancel_requested))
-            terminal = target in TERMINAL_STATUSES
-            err = c.cancelled_error() if target == JobStatus.CANCELLED else error
-            conn.execute(
-                _Q["job_rescue_one"],
-                (target, at, at if terminal else None, c.dumps(c.error_json(err)), job_id, attempt),
-            )
-            conn.execute(
-                _Q["event_insert"],
-                (job_id, at, EventKind.ERROR, c.dumps({"attempt": attempt, **err.to_dict()})),
-            )
-            conn.execute(
-                _Q["event_insert"],
-                (
-                    job_id,
-                    at,
-                    EventKind.STATUS,
-                    c.dumps(c.status_event(target, attempt, rescued=True)),
-                ),
-            )
-            rescued.append(job_id)
-        return rescued
-
-    def job_rescue(self, *, now: datetime | None = None) -> list[str]:
-        """Rescue running jobs whose lease expired."""
-        at = _ts(now or utcnow())
-        if not self._conn().execute(_Q["expired_leases"], (at,)).fetchone():
-            return []
-        with self._write() as conn:
-            rows = conn.execute(_Q["expired_leases"], (at,)).fetchall()
-            return self._rescue(conn, rows, at, c.LEASE_EXPIRED)
-
-    def job_rescue_worker(self, worker_id: str, *, now: datetime | None = None) -> list[str]:
-        """Rescue every job a dead worker held."""
-        at = _ts(now or utcnow())
-        with self._write() as conn:
-            rows = conn.execute(_Q["held_by_worker"], (worker_id,)).fetchall()
-            return self._rescue(conn, rows, at, c.WORKER_DIED)
-
-    def job_promote(self, *, now: datetime | None = None) -> int:
-        """Queue scheduled jobs that are due."""
-        at = _ts(now or utcnow())
-        with self._write() as conn:
-            rows = conn.execute(_Q["job_promote"], (at,)).fetchall()
-            conn.executemany(
-                _Q["event_insert"],
-                [
-                    (
-                        job_id,
-                        at,
-                        EventKind.STATUS,
-                        c.dumps(c.status_event(JobStatus.QUEUED, attempt)),
-                    )
-                    for job_id, attempt in rows
-                ],
-            )
-        return len(rows)
-
-    def job_purge(self, finished_before: datetime) -> int:
-        """Delete finished jobs older than the cut-off, a thousand per transaction."""
-        total = 0
-        cutoff = _ts(finished_before)
-        while True:
-            with self._write() as conn:
-                ids = [r[0] for r in conn.execute(_Q["purge_select"], (cutoff,))]
-                if not ids:
-                    return total
-                doc = json.dumps(ids)
-                conn.execute(_Q["purge_events"], (doc,))
-                conn.execute(_Q["purge_jobs"], (doc,))
-            total += len(ids)
-
     # --- job reads ------------------------------------------------------------------------------
     def job_get(self, job_id: str, *, tenant: str | None = None) -> Job:
         """One job."""
@@ -670,101 +470,6 @@ class SQLiteStore(SQLiteDocuments, SQLiteAccess, SQLiteWebhooks, SQLiteBatches):
             return set()
         rows = self._conn().execute(_Q["job_cancel_requested"], (json.dumps(list(job_ids)),))
         return {r[0] for r in rows}
-
-    # --- workers and coordination ---------------------------------------------------------------
-    def worker_upsert(self, info: WorkerInfo) -> None:
-        """Register or refresh a worker."""
-        with self._write() as conn:
-            conn.execute(
-                _Q["worker_upsert"],
-                (
-                    info.id,
-                    info.host,
-                    info.pid,
-                    json.dumps(info.queues),
-                    info.concurrency,
-                    _ts(info.started_at),
-                    _ts(info.last_heartbeat_at),
-                    json.dumps(info.running),
-                ),
-            )
-
-    def worker_delete(self, worker_id: str) -> None:
-        """Remove a worker."""
-        with self._write() as conn:
-            conn.execute(_Q["worker_delete"], (worker_id,))
-
-    def worker_list(self) -> list[WorkerInfo]:
-        """All workers."""
-        out = []
-        for wid, host, pid, queues, conc, started, beat, running in self._conn().execute(
-            _Q["worker_list"]
-        ):
-            s, b = _at(started), _at(beat)
-            out.append(
-                WorkerInfo(
-                    wid,
-                    host,
-                    pid,
-                    tuple(json.loads(queues)),
-                    conc,
-                    s,
-                    b,
-                    tuple(json.loads(running)),
-                )
-            )
-        return out
-
-    def worker_prune(self, silent_since: datetime) -> list[str]:
-        """Remove silent workers."""
-        with self._write() as conn:
-            return [r[0] for r in conn.execute(_Q["worker_prune"], (_ts(silent_since),))]
-
-    def leader_attempt_elect(
-        self, name: str, node_id: str, ttl_s: float, *, now: datetime | None = None
-    ) -> bool:
-        """Take or keep a leadership lease."""
-        at = _ts(now or utcnow())
-        with self._write() as conn:
-            conn.execute(_Q["leader_elect"], (name, node_id, at + ttl_s, at))
-            row = conn.execute(_Q["leader_get"], (name,)).fetchone()
-        return bool(row and row[0] == node_id)
-
-    def cron_enqueue(
-        self, name: str, tick: datetime, job: NewJob, *, now: datetime | None = None
-    ) -> bool:
-        """Enqueue a cron tick's job exactly once."""
-        now = now or utcnow()
-        with self._write() as conn:
-            cur = conn.execute(_Q["cron_tick_insert"], (name, _ts(tick)))
-            if cur.rowcount != 1:
-                return False
-            job_id = self._insert(conn, job, now)
-            conn.execute(_Q["cron_tick_job"], (job_id, name, _ts(tick)))
-            conn.execute(_Q["cron_ticks_prune"], (_ts(now - timedelta(days=7)),))
-        return True
-
-    def queue_limits_set(self, limits: QueueLimits) -> None:
-        """Set or clear a queue's limits."""
-        with self._write() as conn:
-            if limits.concurrency is None and limits.rate_count is None:
-                conn.execute(_Q["queue_limits_delete"], (limits.name,))
-                return
-            conn.execute(
-                _Q["queue_limits_set"],
-                (
-                    limits.name,
-                    limits.concurrency,
-                    limits.rate_count,
-                    limits.rate_period_s,
-                    None,
-                    None,
-                ),
-            )
-
-    def queue_limits_list(self) -> list[QueueLimits]:
-        """Queues with limits."""
-        return [QueueLimits(*r) for r in self._conn().execute(_Q["queue_limits_list"])]
 
 
 def _insert_row(job_id: str, job: NewJob, now: datetime) -> tuple[Any, ...]:
