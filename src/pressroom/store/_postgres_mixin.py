@@ -1,9 +1,10 @@
 """What the PostgreSQL driver's table mixins share: the connection type, the slice of the
-driver they call (``_run``), UTC timestamps, and "run one named query, return its rows"."""
+driver they call (``_run``), UTC timestamps, "run one named query, return its rows", and the
+outcome rows ``job_finish`` and the rescues apply."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -12,6 +13,9 @@ from psycopg.rows import TupleRow
 
 Conn = psycopg.Connection[TupleRow]
 T = TypeVar("T")
+
+OutcomeRow = tuple[str, int, str, Any, Any, str | None, int, list[dict[str, Any]] | None]
+"""(id, attempt, status, result, error JSON, run_at ISO text, give_back, events or None)."""
 
 
 class Driver(Protocol):
@@ -35,3 +39,8 @@ def query_rows(
         return cur.fetchall() if cur.description else []
 
     return store._run(op, write=write)
+
+
+def event_docs(events: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """(kind, data) events as the ``{"kind", "data"}`` objects an :data:`OutcomeRow` carries."""
+    return [{"kind": kind, "data": data} for kind, data in events]
