@@ -7,29 +7,22 @@ timeouts and cancellations by killing the child, runs maintenance, and claims mo
 
 Signals: SIGTERM or SIGINT drain (stop claiming, give back waiting jobs, let running jobs finish
 within the grace period, then give back the rest); a second SIGINT stops at once.
+
+The loop and its decisions live here; the child-process bookkeeping is in ``children.py`` and
+the database writes and heartbeats in ``writes.py``, as mixins that :class:`Supervisor` inherits.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
 import signal
-import socket
-import sys
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from functools import partial
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from types import FrameType
-from typing import Any, NamedTuple
-
-import psutil
 
 from pressroom._fds import readable
 from pressroom.core import retry
@@ -41,59 +34,24 @@ from pressroom.core.models import (
     JobError,
     Outcome,
     ProgressUpdate,
-    WorkerInfo,
     utcnow,
 )
 from pressroom.core.ports import Store
 from pressroom.core.tasks import load_task_modules, registry
 from pressroom.store import open_store
 from pressroom.worker import child as proto
+from pressroom.worker.children import ChildrenMixin, _Child, _Running
 from pressroom.worker.config import WorkerConfig
 from pressroom.worker.maintenance import Maintenance
 from pressroom.worker.pacing import JobPace
+from pressroom.worker.writes import WritesMixin, _Write
 
 log = logging.getLogger("pressroom.worker")
-_ctx = multiprocessing.get_context("spawn")
 FLUSH_BATCH = 64
 PROGRESS_EVERY_S = 0.1
 
 
-@dataclass
-class _Running:
-    job: Job
-    cancel_wanted: bool = False
-    cancel_deadline: float | None = None
-
-
-class _Write(NamedTuple):
-    """Outcomes and progress being written in the write thread."""
-
-    future: Future[list[bool]]
-    outcomes: list[Outcome]
-    progress: list[ProgressUpdate]
-
-
-@dataclass
-class _Child:
-    proc: BaseProcess
-    conn: Connection
-    cancel: Any
-    state: Any
-    ready: bool = False
-    retiring: bool = False
-    assigned: deque[_Running] = field(default_factory=deque)
-    jobs_done: int = 0
-    rss_checked: float = field(default_factory=time.monotonic)
-
-    def current(self) -> tuple[int, float] | None:
-        """(index in ``assigned``, start time) of the job the child runs now, if any."""
-        index = int(self.state[0]) - self.jobs_done
-        if 0 <= index < len(self.assigned):
-            return index, float(self.state[1])
-        return None
-
-
-class Supervisor:
+class Supervisor(ChildrenMixin, WritesMixin):
     """Runs one worker node until it is told to stop."""
 
     def __init__(self, config: WorkerConfig, *, store: Store | None = None) -> None:
@@ -226,136 +184,6 @@ class Supervisor:
         os.close(self._wake_r)
         os.close(self._wake_w)
         log.info("worker %s stopped after %d job(s)", self.id, self.completed)
-
-    # --- children -------------------------------------------------------------------------------
-    def _spawn(self) -> None:
-        parent, child_end = _ctx.Pipe()
-        flag = _ctx.RawArray("c", 32)
-        state = _ctx.RawArray("d", 2)
-        state[0] = -1
-        proc = _ctx.Process(
-            target=proto.child_main,
-            args=(child_end, flag, state, self.config.task_modules, os.getpid()),
-            name="pressroom-child",
-            daemon=True,
-        )
-        proc.start()
-        child_end.close()
-        self._children.append(_Child(proc=proc, conn=parent, cancel=flag, state=state))
-
-    def _kill(self, child: _Child) -> None:
-        if child.proc.is_alive():
-            child.proc.kill()
-        child.proc.join(5)
-        child.conn.close()
-
-    def _end_current(self, child: _Child, outcome: Outcome | None) -> None:
-        """After killing a child: record its current job's outcome (None: nothing) and give
-        every other job sent to it back to the buffer; jobs it finished without reporting run
-        again (at least once)."""
-        cur = child.current()
-        if cur is not None:
-            del child.assigned[cur[0]]
-            if outcome is not None:
-                self._add_outcome(outcome)
-        while child.assigned:
-            self._buffer.appendleft(child.assigned.pop().job)
-
-    def _replace(self, child: _Child) -> None:
-        while child.assigned:
-            self._buffer.appendleft(child.assigned.pop().job)
-        self._kill(child)
-        self._children.remove(child)
-        if not self._draining:
-            self._spawn()
-
-    def _read(self, child: _Child) -> None:
-        while True:
-            try:
-                if not readable([child.conn.fileno()]):
-                    return
-                msg = child.conn.recv()
-            except (EOFError, OSError):
-                return
-            kind = msg[0]
-            if kind == proto.READY:
-                child.ready = True
-            elif kind == proto.PROGRESS:
-                self._note_progress(msg[1])
-            elif kind == proto.DONE:
-                self._note_progress(msg[2])
-                for reply in msg[1]:
-                    self._on_done(child, reply)
-                self._maybe_recycle(child)
-            elif kind == "fatal":
-                self._fatal = f"worker child could not start: {msg[1]}"
-
-    def _note_progress(self, records: list[tuple[str, int, float, str | None]]) -> None:
-        for job_id, attempt, percent, text in records:
-            self._progress[job_id] = ProgressUpdate(job_id, attempt, percent, text)
-
-    def _on_done(self, child: _Child, msg: tuple[Any, ...]) -> None:
-        _, job_id, attempt, status, result, error, elapsed_ms = msg
-        if not child.assigned or child.assigned[0].job.id != job_id:
-            return
-        job = child.assigned.popleft().job
-        child.jobs_done += 1
-        self.completed += 1
-        self._pace.observe(elapsed_ms)
-        if status == "ok":
-            self._add_outcome(retry.success(job_id, attempt, result))
-        elif status == "cancelled":
-            self._add_outcome(retry.cancelled(job_id, attempt))
-        else:
-            err = JobError(
-                error["type"], error["message"], error["traceback"], retryable=error["retryable"]
-            )
-            self._add_outcome(retry.failure(job_id, attempt, job.max_attempts, err, utcnow()))
-
-    def _maybe_recycle(self, child: _Child) -> None:
-        """Retire a child past its job count or memory ceiling: it gets no more jobs, and is
-        replaced once it has finished those it holds."""
-        if child.retiring:
-            if not child.assigned:
-                self._replace(child)
-            return
-        cfg = self.config
-        if cfg.max_jobs_per_child and child.jobs_done >= cfg.max_jobs_per_child:
-            child.retiring = True
-        now = time.monotonic()
-        if cfg.max_memory_mb and now - child.rss_checked > 1.0:
-            child.rss_checked = now
-            try:
-                rss_mb = psutil.Process(child.proc.pid).memory_info().rss / 2**20
-            except psutil.Error:
-                rss_mb = 0.0
-            if rss_mb > cfg.max_memory_mb:
-                log.info(
-                    "recycling child %s: %.0f MB over %.0f MB",
-                    child.proc.pid,
-                    rss_mb,
-                    cfg.max_memory_mb,
-                )
-                child.retiring = True
-        if child.retiring and not child.assigned:
-            self._replace(child)
-
-    def _reap(self, ready: set[int]) -> None:
-        for child in list(self._children):
-            if child.proc.sentinel not in ready or child.proc.is_alive():
-                continue
-            self._read(child)
-            cur = child.current()
-            if cur is not None:
-                job = child.assigned[cur[0]].job
-                code = child.proc.exitcode
-                how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-                err = JobError("WorkerDied", f"the worker process running this job died ({how})")
-                log.warning("child %s died (%s) while running job %s", child.proc.pid, how, job.id)
-                self._end_current(
-                    child, retry.failure(job.id, job.attempt, job.max_attempts, err, utcnow())
-                )
-            self._replace(child)
 
     # --- the loop -------------------------------------------------------------------------------
     def _turn(self) -> None:
@@ -553,18 +381,6 @@ class Supervisor:
         for job in jobs:
             self._add_outcome(retry.released(job.id, job.attempt))
 
-    def _write_async(self) -> None:
-        """Start writing progress and a batch of outcomes in the write thread."""
-        if self._writing is not None:
-            return
-        progress = self._take_progress()
-        batch = self._outcomes[:500]
-        del self._outcomes[: len(batch)]
-        self._outcomes_since = time.monotonic()
-        write = partial(self.store.job_finish, batch, progress=progress)
-        self._writing = _Write(self._write_io.submit(write), batch, progress)
-        self._writing.future.add_done_callback(self._wake)
-
     def _depth(self) -> int:
         """Jobs sent one at a time a child may hold: its current one, plus the next one while
         jobs are short (and the node prefetches at least one per child anyway)."""
@@ -611,60 +427,7 @@ class Supervisor:
             held += [(o.job_id, o.attempt) for o in self._writing.outcomes]
         return held
 
-    # --- writes ---------------------------------------------------------------------------------
-    def _flush(self) -> bool:
-        """Write pending outcomes and progress; keep them for a retry if the database fails."""
-        try:
-            if self._progress or self._outcomes:
-                batch = self._outcomes[:500]
-                progress = self._take_progress()
-                try:
-                    applied = self.store.job_finish(batch, progress=progress)
-                except Exception:
-                    self._restore_progress(progress)
-                    raise
-                del self._outcomes[: len(batch)]
-                self._outcomes_since = time.monotonic()
-                stale = applied.count(False)
-                if stale:
-                    log.info("%d outcome(s) were stale (the job was rescued meanwhile)", stale)
-        except Exception:  # noqa: BLE001 - outcomes stay queued in memory until the store is back
-            self._db_failed("write outcomes")
-            return False
-        self._db_ok()
-        return True
-
-    def _take_progress(self) -> list[ProgressUpdate]:
-        """The latest progress of each job reported since the last write, to write now."""
-        updates = list(self._progress.values())
-        self._progress.clear()
-        self._progress_flushed = time.monotonic()
-        return updates
-
-    def _restore_progress(self, updates: list[ProgressUpdate]) -> None:
-        """Keep progress a failed write did not record, unless newer progress came since."""
-        for u in updates:
-            self._progress.setdefault(u.job_id, u)
-
-    def _add_outcome(self, outcome: Outcome) -> None:
-        if not self._outcomes:
-            self._outcomes_since = time.monotonic()
-        self._outcomes.append(outcome)
-
-    def _db_failed(self, what: str, exc: BaseException | None = None) -> None:
-        log.warning(
-            "database unavailable (%s: %s); retrying in %.1fs",
-            what,
-            exc if exc is not None else sys.exc_info()[1],
-            self._db_backoff,
-            exc_info=log.isEnabledFor(logging.DEBUG),
-        )
-        self._db_retry_at = time.monotonic() + self._db_backoff
-        self._db_backoff = min(self._db_backoff * 2, 5.0)
-
-    def _db_ok(self) -> None:
-        self._db_backoff = 0.1
-
+    # --- heartbeats, cancellations and deadlines ------------------------------------------------
     def _timers(self, now: float) -> None:
         """Start a due heartbeat or cancellation poll, and due maintenance, each in its thread
         (one call of each kind at a time); :meth:`_collect` applies their replies here."""
@@ -693,40 +456,6 @@ class Supervisor:
             self._upkeep.add_done_callback(self._wake)
         if self._draining:
             self._release_buffer()
-
-    def _beat(
-        self, held: list[tuple[str, int]] | None, info: WorkerInfo | None, ids: Sequence[str]
-    ) -> Callable[[], None]:
-        """In the heartbeat thread: extend the leases of ``held`` and refresh the worker row
-        (a heartbeat, which also reports cancellations), or poll ``ids`` for cancellations.
-        Returns what the main loop then does with the reply."""
-        if held is None or info is None:
-            wanted = self.store.job_cancel_requested(ids) if ids else set()
-            return lambda: self._start_cancel(wanted) if wanted else None
-        reply = self.store.job_heartbeat(self.id, held, self.config.lease_s)
-        self.store.worker_upsert(info)
-        lost = {(job_id, attempt) for job_id, attempt in held if job_id in reply.lost}
-
-        def apply() -> None:
-            if lost:
-                self._drop_lost(lost)
-            if reply.cancel_requested:
-                self._start_cancel(reply.cancel_requested)
-
-        return apply
-
-    def _worker_info(self) -> WorkerInfo:
-        running = tuple(r.job.id for c in self._children for r in c.assigned)
-        return WorkerInfo(
-            self.id,
-            socket.gethostname(),
-            os.getpid(),
-            self.config.queues,
-            self.config.concurrency,
-            self._started_at,
-            utcnow(),
-            running,
-        )
 
     def _cancel_ids(self) -> list[str]:
         ids = [r.job.id for c in self._children for r in c.assigned]
