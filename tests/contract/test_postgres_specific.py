@@ -91,12 +91,26 @@ def test_single_queue_claim_walks_the_claim_index_without_sorting(
     assert [j.priority for j in got] == [2] * 10
 
 
+def test_a_claim_commits_asynchronously_and_only_a_claim(
+    pg_store: PostgresStore, pg_url: str
+) -> None:
+    """A claim that takes jobs turns synchronous_commit off for its own transaction (its
+    commit does not wait for the WAL flush); the session's setting is back on after it."""
+    pg_store.job_insert(NewJob(task="t"), now=T0)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("SET synchronous_commit = on")
+        with conn.transaction():
+            assert len(conn.execute(CLAIM_ONE, CLAIM_PARAMS).fetchall()) == 1
+            assert conn.execute("SHOW synchronous_commit").fetchone() == ("off",)
+        assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)
+
+
 def test_prepared_finish_plan_walks_the_primary_key(pg_store: PostgresStore, pg_url: str) -> None:
     """With 20,000 jobs, the generic plan of the (prepared) finish reads rows by primary key."""
     pg_store.job_insert_many([NewJob(task="t")] * 20_000, now=T0)
     held = pg_store.job_claim(ClaimParams("w1", ("default",), 64, 30, now=T0))
     numbered = QUERIES["job_finish"]
-    for i, name in enumerate(("ids", "outcomes", "now"), 1):
+    for i, name in enumerate(("ids", "outcomes", "worker_id", "now"), 1):
         numbered = re.sub(rf"%\({name}\)[sb]", f"${i}", numbered)
     assert not re.search(r"%\(\w+\)[sb]", numbered)
     ids = [j.id for j in held]
@@ -104,8 +118,8 @@ def test_prepared_finish_plan_walks_the_primary_key(pg_store: PostgresStore, pg_
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("ANALYZE pressroom_jobs")
         conn.execute("SET plan_cache_mode = force_generic_plan")
-        conn.execute("PREPARE finish(text[], text, timestamptz) AS " + numbered)
-        explain = sql.SQL("EXPLAIN (FORMAT JSON) EXECUTE finish({}, {}, NULL)")
+        conn.execute("PREPARE finish(text[], text, text, timestamptz) AS " + numbered)
+        explain = sql.SQL("EXPLAIN (FORMAT JSON) EXECUTE finish({}, {}, 'w1', NULL)")
         row = conn.execute(explain.format(sql.Literal(ids), sql.Literal(outcomes))).fetchone()
     assert row is not None
     nodes = _nodes(row[0][0]["Plan"])

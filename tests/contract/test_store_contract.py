@@ -126,6 +126,25 @@ def test_finish_success_is_fenced_by_attempt(store: Store) -> None:
     assert store.job_get(job.id).result == {"ok": True}
 
 
+def test_finish_by_a_worker_is_fenced_by_its_id(store: Store) -> None:
+    """A worker's outcomes and progress apply only to runs it holds: the same attempt held by
+    another worker (a claim a database crash forgot, made again) is stale for it."""
+    store.job_insert(NewJob(task="t"), now=T0)
+    (job,) = claim(store, worker="w2")
+    progress = [ProgressUpdate(job.id, job.attempt, 50, "old run")]
+    stale = store.job_finish(
+        [success(job.id, job.attempt, "old")], progress=progress, worker_id="w1", now=at(1)
+    )
+    assert stale == [False]
+    got = store.job_get(job.id)
+    assert got.status == JobStatus.RUNNING and got.progress_percent == 0 and got.result is None
+    progress = [ProgressUpdate(job.id, job.attempt, 60, "new run")]
+    assert store.job_finish([], progress=progress, worker_id="w2", now=at(2)) == []
+    assert store.job_get(job.id).progress_message == "new run"
+    ok = store.job_finish([success(job.id, job.attempt, "new")], worker_id="w2", now=at(3))
+    assert ok == [True] and store.job_get(job.id).result == "new"
+
+
 def test_retry_goes_through_scheduled_with_backoff(store: Store) -> None:
     """A retryable failure schedules the job for later; the next claim is attempt 2."""
     store.job_insert(NewJob(task="t", max_attempts=2), now=T0)

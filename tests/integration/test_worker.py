@@ -280,6 +280,30 @@ def test_supervisor_idles_while_a_claim_waits_on_the_database(
     assert finished(service, job.id, timeout=10).status == JobStatus.SUCCEEDED
 
 
+@pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
+def test_a_claim_the_database_forgot_stops_the_old_run(
+    service: Pressroom, start_worker: StartWorker, store_url: str, tmp_path: Path
+) -> None:
+    """Claims commit asynchronously on PostgreSQL, so a crash of the server can forget one: the
+    job is queued again under its previous attempt number while the node still runs it. When
+    the node claims it again, it stops the old run; only the new run ends and is recorded."""
+    start_worker("-c", "2", "--lease", "300")
+    runs = tmp_path / "runs"
+    job, _ = service.submit("test.record", {"path": str(runs), "seconds": 2})
+    wait_until(lambda: runs.exists() and " start " in runs.read_text(), message="the first run")
+    with psycopg.connect(store_url, autocommit=True) as conn:  # what such a crash leaves
+        conn.execute(
+            "UPDATE pressroom_jobs SET status = 'queued', attempt = attempt - 1,"
+            " worker_id = NULL, started_at = NULL, lease_expires_at = NULL WHERE id = %s",
+            (job.id,),
+        )
+        conn.execute("SELECT pg_notify('pressroom_jobs', 'default')")
+    done = finished(service, job.id, timeout=30)
+    assert done.status == JobStatus.SUCCEEDED and done.attempt == 1
+    kinds = Counter(line.split()[1] for line in runs.read_text().splitlines())
+    assert kinds == {"start": 2, "end": 1}, runs.read_text()
+
+
 @contextlib.contextmanager
 def _locked(store_url: str, table_and_mode: str) -> Iterator[psycopg.Connection[Any]]:
     """Hold ``LOCK TABLE <table_and_mode>`` in an open transaction; yield a probe connection."""

@@ -88,9 +88,9 @@ def test_progress_a_failed_write_did_not_record_is_written_with_the_next() -> No
     reported meanwhile is not overwritten by the older one put back."""
     store = _FailsOnce()
     job, _ = store.job_insert(NewJob(task="t"))
-    (claimed,) = store.job_claim(ClaimParams("w", ("default",), 1, 30.0))
     node = Supervisor(WorkerConfig(database_url="memory://", concurrency=1), store=store)
     node.store = store  # as run() sets it, without starting the node
+    (claimed,) = store.job_claim(ClaimParams(node.id, ("default",), 1, 30.0))
     try:
         node._note_progress([(job.id, claimed.attempt, 40.0, "halfway")])
         assert not node._flush()

@@ -117,11 +117,15 @@ class Store(Protocol):
         outcomes: Sequence[Outcome],
         *,
         progress: Sequence[ProgressUpdate] = (),
+        worker_id: str | None = None,
         now: datetime | None = None,
     ) -> list[bool]:
         """Record ``progress`` (at most one update per job), then apply ``outcomes``, each
         fenced by (id, attempt), all in one transaction; one flag per outcome, False where the
-        attempt is stale. A stale progress update is dropped without a word."""
+        attempt is stale. A stale progress update is dropped without a word. With
+        ``worker_id`` (a worker writing its own runs' outcomes) the fence is (id, attempt,
+        worker): an attempt now held by another worker is stale too, as after a claim that
+        a database crash forgot was made again under the same attempt number."""
         ...
 
     def job_progress(

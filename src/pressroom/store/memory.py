@@ -196,9 +196,11 @@ class MemoryStore(MemoryDocuments, MemoryAccess, MemoryWebhooks, MemoryBatches):
             self._unique[(new.tenant, new.unique_key)] = job.id
         return self._set(job, now, [(EventKind.STATUS, c.status_event(status, 0))])
 
-    def _fenced(self, job_id: str, attempt: int) -> Job | None:
+    def _fenced(self, job_id: str, attempt: int, worker_id: str | None = None) -> Job | None:
         job = self._jobs.get(job_id)
         ok = job is not None and job.attempt == attempt and job.status == JobStatus.RUNNING
+        if ok and worker_id is not None and job is not None and job.worker_id != worker_id:
+            ok = False
         return job if ok else None
 
     # --- job writes -----------------------------------------------------------------------------
@@ -286,16 +288,17 @@ class MemoryStore(MemoryDocuments, MemoryAccess, MemoryWebhooks, MemoryBatches):
         outcomes: Sequence[Outcome],
         *,
         progress: Sequence[ProgressUpdate] = (),
+        worker_id: str | None = None,
         now: datetime | None = None,
     ) -> list[bool]:
-        """Record progress, then apply outcomes fenced by (id, attempt)."""
+        """Record progress, then apply outcomes fenced by (id, attempt[, worker])."""
         at = now or utcnow()
         applied = []
         with self._lock:
             for u in progress:
-                self._progress_locked(u, at)
+                self._progress_locked(u, at, worker_id)
             for o in outcomes:
-                job = self._fenced(o.job_id, o.attempt)
+                job = self._fenced(o.job_id, o.attempt, worker_id)
                 applied.append(job is not None)
                 if job is None:
                     continue
@@ -330,8 +333,10 @@ class MemoryStore(MemoryDocuments, MemoryAccess, MemoryWebhooks, MemoryBatches):
                 ProgressUpdate(job_id, attempt, percent, message), now or utcnow()
             )
 
-    def _progress_locked(self, u: ProgressUpdate, at: datetime) -> bool:
-        job = self._fenced(u.job_id, u.attempt)
+    def _progress_locked(
+        self, u: ProgressUpdate, at: datetime, worker_id: str | None = None
+    ) -> bool:
+        job = self._fenced(u.job_id, u.attempt, worker_id)
         if job is not None:
             event = {"attempt": u.attempt, "percent": u.percent, "message": u.message}
             self._set(

@@ -276,7 +276,11 @@ class PostgresStore(
         )
 
     def _apply(
-        self, conn: _Conn, rows: Sequence[OutcomeRow], now: datetime | None
+        self,
+        conn: _Conn,
+        rows: Sequence[OutcomeRow],
+        now: datetime | None,
+        worker_id: str | None = None,
     ) -> set[tuple[str, int]]:
         """Apply fenced outcomes; return the (id, attempt) pairs applied."""
         outcomes = {
@@ -290,7 +294,12 @@ class PostgresStore(
             }
             for job_id, attempt, status, result, error, run_at, g, ev in rows
         }
-        params = {"ids": [r[0] for r in rows], "outcomes": c.dumps(outcomes), "now": now}
+        params = {
+            "ids": [r[0] for r in rows],
+            "outcomes": c.dumps(outcomes),
+            "worker_id": worker_id,
+            "now": now,
+        }
         cur = conn.execute(_Q["job_finish"], params)
         return {(r[0], r[1]) for r in cur}
 
@@ -299,11 +308,12 @@ class PostgresStore(
         outcomes: Sequence[Outcome],
         *,
         progress: Sequence[ProgressUpdate] = (),
+        worker_id: str | None = None,
         now: datetime | None = None,
     ) -> list[bool]:
-        """Record progress, then apply outcomes fenced by (id, attempt), one statement each, in
-        one transaction; True where applied (only the first of several outcomes for one attempt
-        can apply, as when applied one by one)."""
+        """Record progress, then apply outcomes fenced by (id, attempt[, worker]), one statement
+        each, in one transaction; True where applied (only the first of several outcomes for
+        one attempt can apply, as when applied one by one)."""
         first = list({(o.job_id, o.attempt): o for o in reversed(outcomes)}.values())[::-1]
         if not first and not progress:
             return []
@@ -323,8 +333,8 @@ class PostgresStore(
 
         def op(conn: _Conn) -> set[tuple[str, int]]:
             if progress:
-                self._progress_in(conn, progress, now)
-            return self._apply(conn, rows, now) if rows else set()
+                self._progress_in(conn, progress, now, worker_id)
+            return self._apply(conn, rows, now, worker_id) if rows else set()
 
         applied = self._run(op, write=True, tx=bool(progress) and bool(rows))
         sent = {id(o) for o in first}
@@ -344,11 +354,20 @@ class PostgresStore(
         return bool(self._run(lambda conn: self._progress_in(conn, [update], now), write=True))
 
     def _progress_in(
-        self, conn: _Conn, updates: Sequence[ProgressUpdate], now: datetime | None
+        self,
+        conn: _Conn,
+        updates: Sequence[ProgressUpdate],
+        now: datetime | None,
+        worker_id: str | None = None,
     ) -> int:
         """Record progress updates in one statement; return how many applied."""
         doc = {f"{u.job_id}:{u.attempt}": {"p": float(u.percent), "m": u.message} for u in updates}
-        params = {"ids": [u.job_id for u in updates], "updates": c.dumps(doc), "now": now}
+        params = {
+            "ids": [u.job_id for u in updates],
+            "updates": c.dumps(doc),
+            "worker_id": worker_id,
+            "now": now,
+        }
         return int(_one(conn.execute(_Q["job_progress"], params).fetchone())[0])
 
     def _get(self, conn: _Conn, job_id: str, tenant: str | None, query: str = "job_get") -> Job:

@@ -261,16 +261,18 @@ class SQLiteStore(
         outcomes: Sequence[Outcome],
         *,
         progress: Sequence[ProgressUpdate] = (),
+        worker_id: str | None = None,
         now: datetime | None = None,
     ) -> list[bool]:
-        """Record progress, then apply outcomes fenced by (id, attempt), in one transaction."""
+        """Record progress, then apply outcomes fenced by (id, attempt[, worker]), in one
+        transaction."""
         if not outcomes and not progress:
             return []
         at = _ts(now or utcnow())
         with self._write() as conn:
             for update in progress:
-                self._progress_in(conn, update, at)
-            done = self._finish_in(conn, outcomes, at) if outcomes else set()
+                self._progress_in(conn, update, at, worker_id)
+            done = self._finish_in(conn, outcomes, at, worker_id) if outcomes else set()
         seen: set[str] = set()
         applied = []
         for o in outcomes:
@@ -279,7 +281,11 @@ class SQLiteStore(
         return applied
 
     def _finish_in(
-        self, conn: sqlite3.Connection, outcomes: Sequence[Outcome], at: float
+        self,
+        conn: sqlite3.Connection,
+        outcomes: Sequence[Outcome],
+        at: float,
+        worker_id: str | None = None,
     ) -> set[str]:
         """Apply outcomes (one statement) and write their events; return the ids applied."""
         doc = c.dumps(
@@ -297,7 +303,7 @@ class SQLiteStore(
                 for o in outcomes
             ]
         )
-        done = {r[0] for r in conn.execute(_Q["job_finish_many"], (doc,))}
+        done = {r[0] for r in conn.execute(_Q["job_finish_many"], (doc, worker_id))}
         plain = [o for o in outcomes if o.job_id in done and c.is_plain(o)]
         conn.execute(
             _Q["status_events"],
@@ -328,9 +334,12 @@ class SQLiteStore(
             update = ProgressUpdate(job_id, attempt, percent, message)
             return self._progress_in(conn, update, _ts(now or utcnow()))
 
-    def _progress_in(self, conn: sqlite3.Connection, u: ProgressUpdate, at: float) -> bool:
+    def _progress_in(
+        self, conn: sqlite3.Connection, u: ProgressUpdate, at: float, worker_id: str | None = None
+    ) -> bool:
         """Record one progress update inside the caller's write transaction."""
-        cur = conn.execute(_Q["job_progress"], (u.percent, u.message, u.job_id, u.attempt))
+        params = (u.percent, u.message, u.job_id, u.attempt, worker_id)
+        cur = conn.execute(_Q["job_progress"], params)
         if cur.rowcount != 1:
             return False
         event = {"attempt": u.attempt, "percent": u.percent, "message": u.message}

@@ -64,8 +64,8 @@ SET status = ?, finished_at = ?, result = ?, error = ?, run_at = coalesce(?, run
 WHERE id = ? AND attempt = ? AND status = 'running'
 
 -- name: job_finish_many
--- Each element of the JSON array: [id, attempt, status, finished_at, result_json, error_json,
--- run_at, extra_attempts].
+-- Each element of the JSON array (?1): [id, attempt, status, finished_at, result_json,
+-- error_json, run_at, extra_attempts]. ?2: the writing worker's id (NULL: any worker).
 UPDATE jobs
 SET status = json_extract(o.value, '$[2]'),
     finished_at = json_extract(o.value, '$[3]'),
@@ -76,15 +76,16 @@ SET status = json_extract(o.value, '$[2]'),
     worker_id = NULL, lease_expires_at = NULL,
     progress_percent = CASE WHEN json_extract(o.value, '$[2]') = 'succeeded' THEN 100
                             ELSE jobs.progress_percent END
-FROM json_each(?) AS o
+FROM json_each(?1) AS o
 WHERE jobs.id = json_extract(o.value, '$[0]')
   AND jobs.attempt = json_extract(o.value, '$[1]')
   AND jobs.status = 'running'
+  AND (?2 IS NULL OR jobs.worker_id = ?2)
 RETURNING jobs.id
 
 -- name: job_progress
-UPDATE jobs SET progress_percent = ?, progress_message = ?
-WHERE id = ? AND attempt = ? AND status = 'running'
+UPDATE jobs SET progress_percent = ?1, progress_message = ?2
+WHERE id = ?3 AND attempt = ?4 AND status = 'running' AND (?5 IS NULL OR worker_id = ?5)
 
 -- name: job_set_cancelled
 UPDATE jobs SET status = 'cancelled', finished_at = ?, error = ?

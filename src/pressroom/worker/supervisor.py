@@ -356,6 +356,7 @@ class Supervisor(ChildrenMixin, WritesMixin):
                 self._db_failed("claim", exc)
             else:
                 self._db_ok()
+                self._forget_reclaimed(jobs)
                 if self._draining:
                     self._outcomes_release(jobs)
                 else:
@@ -376,6 +377,23 @@ class Supervisor(ChildrenMixin, WritesMixin):
                 stale = applied.count(False)
                 if stale:
                     log.info("%d outcome(s) were stale (the job was rescued meanwhile)", stale)
+
+    def _forget_reclaimed(self, jobs: list[Job]) -> None:
+        """Drop this node's runs of jobs that a claim just returned to it again: the store no
+        longer leases those runs to it (a database crash forgot the claim's asynchronous
+        commit, or the job was rescued meanwhile), so they are stale. Their pending outcomes
+        and progress go too; an outcome already being written is fenced like any other."""
+        ids = {job.id for job in jobs}
+        stale = {key for key in self._held() if key[0] in ids}
+        if not stale:
+            return
+        log.warning(
+            "%d claimed job(s) were still running here; stopping the stale runs", len(stale)
+        )
+        self._outcomes = [o for o in self._outcomes if o.job_id not in ids]
+        for job_id in ids:
+            self._progress.pop(job_id, None)
+        self._drop_lost(stale)
 
     def _outcomes_release(self, jobs: list[Job]) -> None:
         for job in jobs:

@@ -69,7 +69,7 @@ class WritesMixin:
                 batch = self._outcomes[:500]
                 progress = self._take_progress()
                 try:
-                    applied = self.store.job_finish(batch, progress=progress)
+                    applied = self.store.job_finish(batch, progress=progress, worker_id=self.id)
                 except Exception:
                     self._restore_progress(progress)
                     raise
@@ -92,7 +92,7 @@ class WritesMixin:
         batch = self._outcomes[:500]
         del self._outcomes[: len(batch)]
         self._outcomes_since = time.monotonic()
-        write = partial(self.store.job_finish, batch, progress=progress)
+        write = partial(self.store.job_finish, batch, progress=progress, worker_id=self.id)
         self._writing = _Write(self._write_io.submit(write), batch, progress)
         self._writing.future.add_done_callback(self._wake)
 
