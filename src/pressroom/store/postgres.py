@@ -207,7 +207,17 @@ class PostgresStore(
         return ids
 
     def job_claim(self, params: ClaimParams) -> list[Job]:
-        """Claim up to ``params.limit`` jobs, best first, honouring queue limits."""
+        """Claim up to ``params.limit`` jobs, best first, honouring queue limits.
+
+        A claim commits asynchronously (``synchronous_commit`` off for its own transaction):
+        it returns without waiting for its WAL flush (0.2 ms warm, about 0.5 ms after an idle
+        pause on the benchmark machine). A crash of the server can forget a claim of its last
+        moments; the job is then queued again under its previous attempt number and runs
+        again. The forgotten run cannot write over the new one: a worker's outcomes and
+        progress are fenced by its id as well as the attempt, its heartbeat reports the job
+        lost, and a worker that claims a job it still runs stops the old run first. Submits
+        and outcomes commit synchronously, and each such commit flushes every claim before it.
+        """
         if params.limit <= 0 or not params.queues:
             return []
         queues = list(dict.fromkeys(params.queues))

@@ -89,14 +89,7 @@ WHERE tenant = %(tenant)s AND unique_key = %(unique_key)s
 -- name: job_claim_one
 -- One queue: the index pressroom_jobs_claim yields the best rows in order, no sort. When gated,
 -- a queue that has limits yields nothing here (such queues are claimed under their row lock).
--- A claim commits asynchronously ("async": synchronous_commit off for its own transaction):
--- it returns without waiting for its WAL flush (0.2 ms warm, 0.5 ms after an idle pause on
--- the benchmark machine). A crash of the server can forget a claim of its last moments; the
--- job is then queued again under its previous attempt number and runs again. The forgotten
--- run cannot write over the new one: workers write outcomes and progress fenced by worker id
--- as well as attempt, heartbeats report the job lost, and a worker that claims a job it still
--- runs stops the old run first. A job's submit and its outcome still commit synchronously,
--- and each flushes every claim before it.
+-- "async": the claim's own commit does not wait for its WAL flush (PostgresStore.job_claim).
 WITH cand AS (
     SELECT id AS cid FROM pressroom_jobs
     WHERE status = 'queued' AND queue = %(queue)s
