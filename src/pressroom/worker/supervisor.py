@@ -320,12 +320,25 @@ class Supervisor(ChildrenMixin, WritesMixin):
         return woke or self._claim_again or now >= self._next_poll
 
     def _claim(self, now: float) -> None:
-        """Start a claim in the claim thread; :meth:`_collect` takes its jobs."""
+        """Claim jobs. While no job runs or waits here, on this loop, and hand them out at
+        once: nothing else needs the loop then (a database outage holds it for as long as the
+        store retries, with no job to look after), and the job a hint announced starts without
+        two hand-offs between threads (about 0.2 ms of the idle latency on the benchmark
+        machine). Otherwise in the claim thread, whose jobs :meth:`_collect` takes."""
         want = self._capacity()
         params = ClaimParams(self.id, self.config.queues, want, self.config.lease_s)
+        self._next_poll = now + self.config.poll_s
+        if not self._buffer and not any(c.assigned for c in self._children):
+            try:
+                jobs = self.store.job_claim(params)
+            except Exception as exc:  # noqa: BLE001 - a database outage pauses claiming
+                self._db_failed("claim", exc)
+            else:
+                self._claimed(jobs, want)
+                self._dispatch()
+            return
         self._claiming = (self._claim_io.submit(self.store.job_claim, params), want)
         self._claiming[0].add_done_callback(self._wake)
-        self._next_poll = now + self.config.poll_s
 
     def _wake(self, _future: object = None) -> None:
         with contextlib.suppress(OSError):
@@ -355,14 +368,7 @@ class Supervisor(ChildrenMixin, WritesMixin):
             except Exception as exc:  # noqa: BLE001 - a database outage pauses claiming
                 self._db_failed("claim", exc)
             else:
-                self._db_ok()
-                self._forget_reclaimed(jobs)
-                if self._draining:
-                    self._outcomes_release(jobs)
-                else:
-                    self._buffer.extend(jobs)
-                self._claim_again = len(jobs) >= want or self._hinted_while_claiming
-                self._hinted_while_claiming = False
+                self._claimed(jobs, want)
         if self._writing is not None and self._writing.future.done():
             written, batch, progress = self._writing
             self._writing = None
@@ -377,6 +383,17 @@ class Supervisor(ChildrenMixin, WritesMixin):
                 stale = applied.count(False)
                 if stale:
                     log.info("%d outcome(s) were stale (the job was rescued meanwhile)", stale)
+
+    def _claimed(self, jobs: list[Job], want: int) -> None:
+        """Take the jobs a claim for ``want`` returned."""
+        self._db_ok()
+        self._forget_reclaimed(jobs)
+        if self._draining:
+            self._outcomes_release(jobs)
+        else:
+            self._buffer.extend(jobs)
+        self._claim_again = len(jobs) >= want or self._hinted_while_claiming
+        self._hinted_while_claiming = False
 
     def _forget_reclaimed(self, jobs: list[Job]) -> None:
         """Drop this node's runs of jobs that a claim just returned to it again: the store no
