@@ -164,3 +164,13 @@ def test_unsafe_tenant_and_job_parts_are_hashed() -> None:
     key = artifact_key("../other tenant", "job", 1, "a.pdf")
     assert key.startswith("x-") and key.endswith("/job/1/a.pdf") and ".." not in key
     assert key.split("/")[0] == artifact_key("../other tenant", "j2", 1, "b.pdf").split("/")[0]
+
+
+def test_a_run_token_keeps_two_runs_of_one_attempt_apart() -> None:
+    """With a run token the attempt's part of the key names the run; the token is checked."""
+    assert artifact_key("t", "job", 2, "a.pdf", run="0a1b2c3d") == "t/job/2-0a1b2c3d/a.pdf"
+    assert artifact_key("t", "job", 2, "a.pdf", run="0a1b2c3d") != artifact_key(
+        "t", "job", 2, "a.pdf", run="ffff0000"
+    )
+    with pytest.raises(InvalidInput):
+        artifact_key("t", "job", 2, "a.pdf", run="../x")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,7 +40,9 @@ def check_examples(done: dict[str, Job], artifacts: ArtifactStore) -> None:
     for name, job in done.items():
         assert job.status == JobStatus.SUCCEEDED, (name, job.error)
         result = job.result
-        assert result["key"] == f"default/{job.id}/1/{result['filename']}"
+        assert re.fullmatch(
+            rf"default/{job.id}/1-[0-9a-f]{{8}}/{result['filename']}", result["key"]
+        )
         content = artifacts.read(result["key"])
         assert len(content) == result["size"]
         check_document(name, content, example_data(name))

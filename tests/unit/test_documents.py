@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,7 +88,7 @@ def test_named_template_is_pinned_and_rendered(docs: Pressroom) -> None:
     assert done.status == JobStatus.SUCCEEDED, done.error
     result = done.result
     assert result["filename"] == "hi.html" and result["content_type"].startswith("text/html")
-    assert result["key"] == f"default/{job.id}/1/hi.html"
+    assert re.fullmatch(rf"default/{job.id}/1-[0-9a-f]{{8}}/hi\.html", result["key"])
     _, stream = docs.open_result(job.id)
     with stream:
         html = stream.read()

@@ -2,10 +2,10 @@
 
 :func:`open_artifacts` picks the driver from ``PRESSROOM_STORAGE_URL``: a folder (``file:///abs``
 or a plain path; default ``./pressroom-data/artifacts``) or ``s3://bucket/prefix``. Keys are
-made by the server only (:func:`artifact_key`: ``{tenant}/{job_id}/{attempt}/{filename}``, every
-part checked or sanitised), never taken from a user's path. An artifact appears only when it is
-complete: the local driver writes a hidden temporary file and renames it; S3 publishes an object
-only when its upload completes.
+made by the server only (:func:`artifact_key`:
+``{tenant}/{job_id}/{attempt}-{run}/{filename}``, every part checked or sanitised), never taken
+from a user's path. An artifact appears only when it is complete: the local driver writes a
+hidden temporary file and renames it; S3 publishes an object only when its upload completes.
 """
 
 from __future__ import annotations

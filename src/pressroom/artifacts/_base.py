@@ -101,14 +101,23 @@ def job_prefix(tenant: str, job_id: str) -> str:
     return f"{_part(tenant)}/{_part(job_id)}/"
 
 
-def artifact_key(tenant: str, job_id: str, attempt: int, filename: str) -> str:
-    """The key of one attempt's document: ``tenant/job_id/attempt/filename``.
+def artifact_key(
+    tenant: str, job_id: str, attempt: int, filename: str, *, run: str | None = None
+) -> str:
+    """The key of one attempt's document: ``tenant/job_id/attempt/filename``, or with ``run``
+    (a token of one run) ``tenant/job_id/attempt-run/filename``.
 
+    Render jobs pass a fresh ``run``: two runs of one attempt (after a database crash forgot
+    the claim of the first, see ``docs/engine.md``) then never write the same key, so the
+    document the job's result points to is the one its recorded size and sha256 describe.
     ``filename`` must already be sanitised (:func:`sanitize_filename`); it is checked again.
     """
     if not isinstance(attempt, int) or attempt < 0:
         raise InvalidInput(f"invalid attempt {attempt!r}")
-    return check_key(f"{job_prefix(tenant, job_id)}{attempt}/{filename}")
+    if run is not None and not (run.isascii() and run.isalnum() and len(run) <= 32):
+        raise InvalidInput(f"invalid run token {run!r}")
+    part = str(attempt) if run is None else f"{attempt}-{run}"
+    return check_key(f"{job_prefix(tenant, job_id)}{part}/{filename}")
 
 
 def sanitize_filename(name: str | None, extension: str, *, default: str = "document") -> str:

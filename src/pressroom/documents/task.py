@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -189,7 +190,7 @@ def render(
     ctx.raise_if_cancelled()
     ctx.progress(92, "storing the document")
     name = sanitize_filename(filename, doc.extension, default=label)
-    key = artifact_key(tenant, ctx.job_id, ctx.attempt, name)
+    key = artifact_key(tenant, ctx.job_id, ctx.attempt, name, run=secrets.token_hex(4))
     _RESOURCES.artifacts().put(key, doc.content, content_type=doc.content_type)
     return {
         "filename": name,
