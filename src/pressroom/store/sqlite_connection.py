@@ -11,7 +11,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +54,22 @@ def _at(value: float) -> datetime:
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     text = str(exc).lower()
     return "locked" in text or "busy" in text
+
+
+def _while_busy(step: Callable[[], object]) -> None:
+    """Run ``step`` until the database file is not busy (backoff with jitter, 1 ms doubling
+    to 100 ms), for up to the lock-retry deadline; then, or on any other error, StoreError."""
+    deadline = time.monotonic() + _LOCK_RETRY_DEADLINE_S
+    delay = 0.001
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() > deadline:
+                raise StoreError(f"SQLite write failed: {exc}") from exc
+            time.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, 0.1)
 
 
 class SQLiteListener:
@@ -112,17 +128,7 @@ class SQLiteConnections:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction taken with BEGIN IMMEDIATE, retried while the file is busy."""
         conn = self._conn()
-        deadline = time.monotonic() + _LOCK_RETRY_DEADLINE_S
-        delay = 0.001
-        while True:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() > deadline:
-                    raise StoreError(f"SQLite write failed: {exc}") from exc
-                time.sleep(delay * random.uniform(0.5, 1.5))
-                delay = min(delay * 2, 0.1)
+        _while_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
         try:
             yield conn
         except BaseException:
@@ -134,17 +140,7 @@ class SQLiteConnections:
         """One statement in autocommit: its own transaction, taking the write lock at once (as
         BEGIN IMMEDIATE would), retried while the file is busy."""
         conn = self._conn()
-        deadline = time.monotonic() + _LOCK_RETRY_DEADLINE_S
-        delay = 0.001
-        while True:
-            try:
-                conn.execute(sql, params)
-                return
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() > deadline:
-                    raise StoreError(f"SQLite write failed: {exc}") from exc
-                time.sleep(delay * random.uniform(0.5, 1.5))
-                delay = min(delay * 2, 0.1)
+        _while_busy(lambda: conn.execute(sql, params))
 
     def close(self) -> None:
         """Close every connection this store opened."""
