@@ -101,7 +101,9 @@ def _restart_postgres() -> None:
 def test_postgres_restart_mid_run(
     service: Pressroom, start_worker: StartWorker, tmp_path: Path
 ) -> None:
-    """An immediate PostgreSQL restart mid-run: workers reconnect and all jobs succeed."""
+    """An immediate PostgreSQL restart mid-run: workers reconnect and all jobs succeed, each
+    with one result (claims commit asynchronously, so the restart may forget some; those
+    jobs run again, and their forgotten runs must not record a second outcome)."""
     if not shutil.which("pg_ctlcluster") or not os.path.isdir("/etc/postgresql") or os.geteuid():
         pytest.skip("needs a local Debian PostgreSQL cluster controllable by pg_ctlcluster as root")
     service.submit_many(
@@ -118,6 +120,20 @@ def test_postgres_restart_mid_run(
         message="all jobs done after restart",
     )
     assert service.stats().totals()["succeeded"] == JOBS
+    assert _terminal_events_per_job(service) == {1}
+
+
+def _terminal_events_per_job(service: Pressroom) -> set[int]:
+    """The distinct numbers of terminal status events in the jobs' logs."""
+    counts: set[int] = set()
+    cursor = None
+    while page := service.list_jobs(JobFilter(limit=1000, before=cursor)):
+        cursor = page[-1].id
+        for job in page:
+            events = service.events(job.id)
+            statuses = [e.data["status"] for e in events if e.kind == EventKind.STATUS]
+            counts.add(sum(s in ("succeeded", "failed", "cancelled") for s in statuses))
+    return counts
 
 
 def _all_done_after_restart(service: Pressroom) -> bool:
