@@ -8,12 +8,12 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from pressroom.core.models import EventKind, JobFilter
+from pressroom.core.models import EventKind, Job, JobFilter
 from pressroom.service import Pressroom
 from pressroom.testing import WorkerProcess, wait_until
 
@@ -26,28 +26,31 @@ def _all_done(service: Pressroom) -> bool:
     return totals["succeeded"] + totals["failed"] + totals["cancelled"] >= JOBS
 
 
+def _every_job(service: Pressroom) -> Iterator[Job]:
+    """Every job in the store, a page of 1,000 at a time."""
+    cursor = None
+    while page := service.list_jobs(JobFilter(limit=1000, before=cursor)):
+        cursor = page[-1].id
+        yield from page
+
+
 def _check_rescue_delays(service: Pressroom, limit_s: float) -> int:
     """Every attempt lost to a dead worker ran again within ``limit_s``; returns how many."""
     rescued = 0
-    cursor = None
-    while True:
-        page = service.list_jobs(JobFilter(limit=1000, before=cursor))
-        if not page:
-            return rescued
-        cursor = page[-1].id
-        for job in page:
-            if job.attempt == 1:
-                continue
-            events = service.events(job.id)
-            for i, e in enumerate(events):
-                if e.kind == EventKind.ERROR and e.data["type"] in ("WorkerDied", "LeaseExpired"):
-                    nxt = next(
-                        x
-                        for x in events[i:]
-                        if x.kind == EventKind.STATUS and x.data["status"] == "running"
-                    )
-                    assert (nxt.at - e.at).total_seconds() <= limit_s, job.id
-                    rescued += 1
+    for job in _every_job(service):
+        if job.attempt == 1:
+            continue
+        events = service.events(job.id)
+        for i, e in enumerate(events):
+            if e.kind == EventKind.ERROR and e.data["type"] in ("WorkerDied", "LeaseExpired"):
+                nxt = next(
+                    x
+                    for x in events[i:]
+                    if x.kind == EventKind.STATUS and x.data["status"] == "running"
+                )
+                assert (nxt.at - e.at).total_seconds() <= limit_s, job.id
+                rescued += 1
+    return rescued
 
 
 def test_kill_children_and_supervisors_during_500_jobs(
@@ -126,13 +129,10 @@ def test_postgres_restart_mid_run(
 def _terminal_events_per_job(service: Pressroom) -> set[int]:
     """The distinct numbers of terminal status events in the jobs' logs."""
     counts: set[int] = set()
-    cursor = None
-    while page := service.list_jobs(JobFilter(limit=1000, before=cursor)):
-        cursor = page[-1].id
-        for job in page:
-            events = service.events(job.id)
-            statuses = [e.data["status"] for e in events if e.kind == EventKind.STATUS]
-            counts.add(sum(s in ("succeeded", "failed", "cancelled") for s in statuses))
+    for job in _every_job(service):
+        events = service.events(job.id)
+        statuses = [e.data["status"] for e in events if e.kind == EventKind.STATUS]
+        counts.add(sum(s in ("succeeded", "failed", "cancelled") for s in statuses))
     return counts
 
 

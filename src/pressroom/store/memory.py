@@ -198,10 +198,9 @@ class MemoryStore(MemoryDocuments, MemoryAccess, MemoryWebhooks, MemoryBatches):
 
     def _fenced(self, job_id: str, attempt: int, worker_id: str | None = None) -> Job | None:
         job = self._jobs.get(job_id)
-        ok = job is not None and job.attempt == attempt and job.status == JobStatus.RUNNING
-        if ok and worker_id is not None and job is not None and job.worker_id != worker_id:
-            ok = False
-        return job if ok else None
+        if job is None or job.attempt != attempt or job.status != JobStatus.RUNNING:
+            return None
+        return job if worker_id in (None, job.worker_id) else None
 
     # --- job writes -----------------------------------------------------------------------------
     def job_insert(self, job: NewJob, *, now: datetime | None = None) -> tuple[Job, bool]:
@@ -333,10 +332,8 @@ class MemoryStore(MemoryDocuments, MemoryAccess, MemoryWebhooks, MemoryBatches):
                 ProgressUpdate(job_id, attempt, percent, message), now or utcnow()
             )
 
-    def _progress_locked(
-        self, u: ProgressUpdate, at: datetime, worker_id: str | None = None
-    ) -> bool:
-        job = self._fenced(u.job_id, u.attempt, worker_id)
+    def _progress_locked(self, u: ProgressUpdate, at: datetime, worker: str | None = None) -> bool:
+        job = self._fenced(u.job_id, u.attempt, worker)
         if job is not None:
             event = {"attempt": u.attempt, "percent": u.percent, "message": u.message}
             self._set(
